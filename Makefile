@@ -1,0 +1,33 @@
+# armorbox: `make` builds the static binary, `make test` runs every test.
+TARGET  := x86_64-unknown-linux-musl
+BIN     := target/$(TARGET)/release/armorbox
+PREFIX  ?= /usr/local
+CARGO   ?= cargo
+
+.PHONY: all build musl-target test install demo clean
+
+all: build
+
+# Always asks cargo: it knows when the binary is up to date.
+build: musl-target
+	$(CARGO) build --release --locked --target $(TARGET)
+	@size=$$(stat -c %s $(BIN)); echo "built $(BIN): $$size bytes ($$((size / 1024)) KiB)"
+
+musl-target:
+	@rustup target list --installed | grep -qx $(TARGET) || rustup target add $(TARGET)
+
+# The tests run the shipped static binary (ARMORBOX_BIN), not a debug build.
+test: build
+	tests/setup/prepare.sh
+	ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/armorbox
+	$(DESTDIR)$(PREFIX)/bin/armorbox --install -s $(DESTDIR)$(PREFIX)/bin
+
+demo: build
+	tests/demo/demo.sh $(abspath $(BIN))
+
+clean:
+	$(CARGO) clean

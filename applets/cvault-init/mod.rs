@@ -1,0 +1,13 @@
+//! `cvault-init`: not built yet. It answers --help with its intended usage and refuses
+//! everything else plainly (see `not_built`).
+
+use armorbox::exit::AppletResult;
+use std::ffi::OsString;
+
+const USAGE: &str = "Usage: cvault-init [--config PATH] [--mountpoint DIR] [--force]
+Attach the iSCSI volume of compuVault_config.json, LUKS-format it, make ext4 and mount it.
+";
+
+pub fn run(_name: &str, args: &[OsString]) -> AppletResult {
+    crate::not_built::refuse(USAGE, args)
+}

@@ -1,0 +1,129 @@
+//! armorbox: one static binary, many applets. The basename of argv[0] picks the applet
+//! (links made by `armorbox --install`), or `armorbox APPLET ARGS…` does.
+
+mod install;
+mod not_built;
+mod registry;
+
+#[path = "armor-node/mod.rs"]
+mod armor_node;
+#[path = "cvault-init/mod.rs"]
+mod cvault_init;
+#[path = "cvault-mount/mod.rs"]
+mod cvault_mount;
+#[path = "mask-passwd/mod.rs"]
+mod mask_passwd;
+#[path = "secarc/mod.rs"]
+mod secarc;
+#[path = "vaultfs/mod.rs"]
+mod vaultfs;
+
+use armorbox::exit::{self, Failure, code};
+use std::ffi::OsString;
+use std::path::Path;
+
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+fn main() {
+    install_panic_hook();
+    let argv: Vec<OsString> = std::env::args_os().collect();
+    // A panic is a bug: its message was printed by the hook; unwinding has already
+    // restored the terminal and wiped secrets (their Drop ran). Exit distinctly.
+    let status = std::panic::catch_unwind(|| dispatch(argv)).unwrap_or(code::INTERNAL);
+    std::process::exit(status);
+}
+
+/// Picks the applet from argv[0] or, for the multiplexer itself, from the first argument.
+fn dispatch(argv: Vec<OsString>) -> i32 {
+    let mut args = argv.into_iter();
+    let invoked = args.next().map(|a| invoked_name(&a)).unwrap_or_default();
+    let rest: Vec<OsString> = args.collect();
+    if let Some(applet) = registry::find(&invoked) {
+        return run(applet, rest);
+    }
+    if !invoked.is_empty() && !invoked.starts_with("armorbox") {
+        return unknown_applet(&invoked);
+    }
+    multiplexer(rest)
+}
+
+/// `armorbox [--help|--version|--list|--install …|APPLET ARGS…]`.
+fn multiplexer(args: Vec<OsString>) -> i32 {
+    let Some(first) = args.first() else {
+        print!("{}", registry::overview(VERSION));
+        return 0;
+    };
+    match first.to_str() {
+        Some("--help" | "-h" | "help") => {
+            print!("{}", registry::overview(VERSION));
+            0
+        }
+        Some("--version" | "-V") => {
+            println!("armorbox {VERSION}");
+            0
+        }
+        Some("--list") => {
+            for applet in registry::APPLETS {
+                println!("{}", applet.name);
+            }
+            0
+        }
+        Some("--install") => match install::run(&args[1..]) {
+            Ok(()) => 0,
+            Err(failure) => exit::report("armorbox --install", &failure),
+        },
+        Some(name) => match registry::find(name) {
+            Some(applet) => run(applet, args[1..].to_vec()),
+            None => unknown_applet(name),
+        },
+        None => unknown_applet(&first.to_string_lossy()),
+    }
+}
+
+fn run(applet: &registry::Applet, args: Vec<OsString>) -> i32 {
+    match (applet.run)(applet.name, &args) {
+        Ok(()) => 0,
+        Err(failure) => exit::report(applet.name, &failure),
+    }
+}
+
+fn unknown_applet(name: &str) -> i32 {
+    let known: Vec<&str> = registry::APPLETS.iter().map(|a| a.name).collect();
+    let failure = Failure::new(
+        code::UNKNOWN_APPLET,
+        format!(
+            "applet not found: '{name}'; applets: {} (armorbox --help)",
+            known.join(", ")
+        ),
+    );
+    exit::report("armorbox", &failure)
+}
+
+/// The applet name from argv[0]: its basename, without the leading `-` a login shell adds.
+fn invoked_name(argv0: &std::ffi::OsStr) -> String {
+    let base = Path::new(argv0)
+        .file_name()
+        .unwrap_or(argv0)
+        .to_string_lossy();
+    base.trim_start_matches('-').to_string()
+}
+
+/// Says plainly that this is a bug, without the default hook's noise.
+fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        eprintln!("armorbox: internal error{location}: {what}");
+        eprintln!(
+            "armorbox: this is a bug in armorbox {VERSION}; please report it with the command you ran."
+        );
+    }));
+}

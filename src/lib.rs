@@ -1,0 +1,8 @@
+//! The shared core of armorbox: everything the applets have in common and that can be
+//! tested without a command line. Applets (in `applets/`) stay thin: they parse their
+//! command line, call into this library and map its errors to exit codes.
+
+pub mod exit;
+pub mod secret;
+pub mod sys;
+pub mod terminal;

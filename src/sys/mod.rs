@@ -1,0 +1,3 @@
+//! Small system helpers shared by the applets.
+
+pub mod stdio;

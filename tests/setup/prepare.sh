@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Everything the test suite needs on this machine: Debian packages of the real peers,
+# the running services, and the cached Debian 11 root. Idempotent and quick when done.
+# `make test` runs it; .ci/run runs it on a fresh machine.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+
+# command -> Debian package
+declare -A needs=(
+    [tmux]=tmux
+    [munge]=munge
+    [unmunge]=munge
+    [munged]=munge
+    [debootstrap]=debootstrap
+    [chroot]=coreutils
+)
+missing=()
+for cmd in "${!needs[@]}"; do
+    command -v "$cmd" >/dev/null 2>&1 || [ -x "/usr/sbin/$cmd" ] || missing+=("${needs[$cmd]}")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    packages=$(printf '%s\n' "${missing[@]}" | sort -u | tr '\n' ' ')
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+        echo "prepare: installing $packages"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $packages >/dev/null
+    else
+        echo "prepare: the tests need these Debian packages: $packages (as root: apt-get install $packages)" >&2
+        exit 1
+    fi
+fi
+
+"$here/start-munged.sh"
+root=$("$here/bullseye-root.sh")
+echo "prepare: ready (munged answers; Debian 11 root at $root)"
