@@ -3,6 +3,7 @@ TARGET  := x86_64-unknown-linux-musl
 BIN     := target/$(TARGET)/release/armorbox
 PREFIX  ?= /usr/local
 CARGO   ?= cargo
+SHELL   := bash
 
 .PHONY: all build musl-target test install demo clean
 
@@ -19,7 +20,8 @@ musl-target:
 # The tests run the shipped static binary (ARMORBOX_BIN), not a debug build.
 test: build
 	tests/setup/prepare.sh
-	ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked
+	set -o pipefail; ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked 2>&1 | tee target/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "all tests: %d passed, %d failed, %d ignored\n", p, f, i }' target/test.log
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -20,23 +20,12 @@ enum LinkKind {
     Symbolic,
 }
 
-pub fn run(args: &[OsString]) -> Result<(), Failure> {
+pub fn run(argv0: &OsString, args: &[OsString]) -> Result<(), Failure> {
     let (kind, dir) = parse(args)?;
-    let exe = std::env::current_exe()
-        .and_then(fs::canonicalize)
-        .map_err(|e| {
-            Failure::new(
-                code::IO,
-                format!("cannot find the armorbox binary itself: {e}"),
-            )
-        })?;
-    let dir_meta = fs::metadata(&dir)
-        .map_err(|e| Failure::new(code::IO, format!("{}: {e}", dir.display())))?;
+    let exe = own_binary(argv0)?;
+    let dir_meta = fs::metadata(&dir).map_err(|e| Failure::new(code::IO, format!("{}: {e}", dir.display())))?;
     if !dir_meta.is_dir() {
-        return Err(Failure::new(
-            code::IO,
-            format!("{}: not a directory", dir.display()),
-        ));
+        return Err(Failure::new(code::IO, format!("{}: not a directory", dir.display())));
     }
     let target = symlink_target(&exe, &dir);
     let mut left_alone = Vec::new();
@@ -54,10 +43,7 @@ pub fn run(args: &[OsString]) -> Result<(), Failure> {
     let names: Vec<String> = left_alone.iter().map(|p| p.display().to_string()).collect();
     Err(Failure::new(
         SOME_LEFT_ALONE,
-        format!(
-            "left alone (they exist and are not links to armorbox): {}",
-            names.join(", ")
-        ),
+        format!("left alone (they exist and are not links to armorbox): {}", names.join(", ")),
     ))
 }
 
@@ -65,11 +51,27 @@ fn parse(args: &[OsString]) -> Result<(LinkKind, PathBuf), Failure> {
     let usage = || Failure::usage("usage: armorbox --install [-s] DIR");
     match args {
         [flag, dir] if flag == "-s" => Ok((LinkKind::Symbolic, PathBuf::from(dir))),
-        [dir] if !dir.to_string_lossy().starts_with('-') => {
-            Ok((LinkKind::Hard, PathBuf::from(dir)))
-        }
+        [dir] if !dir.to_string_lossy().starts_with('-') => Ok((LinkKind::Hard, PathBuf::from(dir))),
         _ => Err(usage()),
     }
+}
+
+/// The binary itself: /proc/self/exe, or, where /proc is not mounted (a fresh chroot),
+/// argv[0] as a path or looked up in PATH, as the shell found it.
+fn own_binary(argv0: &OsString) -> Result<PathBuf, Failure> {
+    if let Ok(exe) = std::env::current_exe().and_then(fs::canonicalize) {
+        return Ok(exe);
+    }
+    let named = Path::new(argv0);
+    let candidates: Vec<PathBuf> = if named.components().count() > 1 {
+        vec![named.to_path_buf()]
+    } else {
+        let path = std::env::var_os("PATH").unwrap_or_default();
+        std::env::split_paths(&path).map(|dir| dir.join(named)).collect()
+    };
+    candidates.into_iter().find_map(|candidate| fs::canonicalize(candidate).ok().filter(|p| p.is_file())).ok_or_else(
+        || Failure::new(code::IO, "cannot find the armorbox binary itself (no /proc/self/exe; run it by its path)"),
+    )
 }
 
 /// A relative target when the binary sits in DIR itself, so the tree can be moved.
@@ -106,23 +108,17 @@ fn install_one(kind: LinkKind, exe: &Path, target: &Path, link: &Path) -> Result
         }
     }
     // Made under a temporary name and renamed over: the name never disappears.
-    let temporary = link.with_file_name(format!(
-        ".{}.armorbox-install",
-        link.file_name().unwrap_or_default().to_string_lossy()
-    ));
+    let temporary =
+        link.with_file_name(format!(".{}.armorbox-install", link.file_name().unwrap_or_default().to_string_lossy()));
     let _ = fs::remove_file(&temporary);
     let made = match kind {
         LinkKind::Symbolic => std::os::unix::fs::symlink(target, &temporary),
         LinkKind::Hard => fs::hard_link(exe, &temporary),
     };
     made.map_err(|e| match e.raw_os_error() {
-        Some(libc_exdev) if libc_exdev == rustix::io::Errno::XDEV.raw_os_error() => Failure::new(
-            code::IO,
-            format!(
-                "{}: hard links cannot cross filesystems; use --install -s",
-                link.display()
-            ),
-        ),
+        Some(libc_exdev) if libc_exdev == rustix::io::Errno::XDEV.raw_os_error() => {
+            Failure::new(code::IO, format!("{}: hard links cannot cross filesystems; use --install -s", link.display()))
+        }
         _ => fail(e),
     })?;
     fs::rename(&temporary, link).map_err(|e| {
@@ -141,10 +137,7 @@ fn points_at_armorbox(link: &Path, meta: &fs::Metadata, exe: &Path) -> bool {
     meta.file_type().is_symlink()
         && fs::read_link(link)
             .ok()
-            .and_then(|t| {
-                t.file_name()
-                    .map(|n| n.to_string_lossy().starts_with("armorbox"))
-            })
+            .and_then(|t| t.file_name().map(|n| n.to_string_lossy().starts_with("armorbox")))
             .unwrap_or(false)
 }
 

@@ -36,7 +36,8 @@ fn main() {
 /// Picks the applet from argv[0] or, for the multiplexer itself, from the first argument.
 fn dispatch(argv: Vec<OsString>) -> i32 {
     let mut args = argv.into_iter();
-    let invoked = args.next().map(|a| invoked_name(&a)).unwrap_or_default();
+    let argv0 = args.next().unwrap_or_default();
+    let invoked = invoked_name(&argv0);
     let rest: Vec<OsString> = args.collect();
     if let Some(applet) = registry::find(&invoked) {
         return run(applet, rest);
@@ -44,11 +45,11 @@ fn dispatch(argv: Vec<OsString>) -> i32 {
     if !invoked.is_empty() && !invoked.starts_with("armorbox") {
         return unknown_applet(&invoked);
     }
-    multiplexer(rest)
+    multiplexer(&argv0, rest)
 }
 
 /// `armorbox [--help|--version|--list|--install …|APPLET ARGS…]`.
-fn multiplexer(args: Vec<OsString>) -> i32 {
+fn multiplexer(argv0: &OsString, args: Vec<OsString>) -> i32 {
     let Some(first) = args.first() else {
         print!("{}", registry::overview(VERSION));
         return 0;
@@ -68,7 +69,7 @@ fn multiplexer(args: Vec<OsString>) -> i32 {
             }
             0
         }
-        Some("--install") => match install::run(&args[1..]) {
+        Some("--install") => match install::run(argv0, &args[1..]) {
             Ok(()) => 0,
             Err(failure) => exit::report("armorbox --install", &failure),
         },
@@ -91,30 +92,21 @@ fn unknown_applet(name: &str) -> i32 {
     let known: Vec<&str> = registry::APPLETS.iter().map(|a| a.name).collect();
     let failure = Failure::new(
         code::UNKNOWN_APPLET,
-        format!(
-            "applet not found: '{name}'; applets: {} (armorbox --help)",
-            known.join(", ")
-        ),
+        format!("applet not found: '{name}'; applets: {} (armorbox --help)", known.join(", ")),
     );
     exit::report("armorbox", &failure)
 }
 
 /// The applet name from argv[0]: its basename, without the leading `-` a login shell adds.
 fn invoked_name(argv0: &std::ffi::OsStr) -> String {
-    let base = Path::new(argv0)
-        .file_name()
-        .unwrap_or(argv0)
-        .to_string_lossy();
+    let base = Path::new(argv0).file_name().unwrap_or(argv0).to_string_lossy();
     base.trim_start_matches('-').to_string()
 }
 
 /// Says plainly that this is a bug, without the default hook's noise.
 fn install_panic_hook() {
     std::panic::set_hook(Box::new(|info| {
-        let location = info
-            .location()
-            .map(|l| format!(" at {}:{}", l.file(), l.line()))
-            .unwrap_or_default();
+        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
         let what = info
             .payload()
             .downcast_ref::<&str>()
@@ -122,8 +114,6 @@ fn install_panic_hook() {
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_default();
         eprintln!("armorbox: internal error{location}: {what}");
-        eprintln!(
-            "armorbox: this is a bug in armorbox {VERSION}; please report it with the command you ran."
-        );
+        eprintln!("armorbox: this is a bug in armorbox {VERSION}; please report it with the command you ran.");
     }));
 }

@@ -5,9 +5,7 @@ use armorbox::exit::{AppletResult, Failure, code};
 use std::ffi::OsString;
 
 pub fn refuse(usage: &str, args: &[OsString]) -> AppletResult {
-    let wants_help = args
-        .iter()
-        .any(|a| a == "--help" || a == "-h" || a == "-help");
+    let wants_help = args.iter().any(|a| a == "--help" || a == "-h" || a == "-help");
     if wants_help {
         print!(
             "{usage}\nStatus: not built yet in armorbox {}: every use except --help exits {}.\n",
@@ -18,9 +16,6 @@ pub fn refuse(usage: &str, args: &[OsString]) -> AppletResult {
     }
     Err(Failure::new(
         code::NOT_BUILT,
-        format!(
-            "not built yet in armorbox {}: nothing was done",
-            env!("CARGO_PKG_VERSION")
-        ),
+        format!("not built yet in armorbox {}: nothing was done", env!("CARGO_PKG_VERSION")),
     ))
 }

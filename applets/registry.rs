@@ -44,10 +44,7 @@ pub const APPLETS: &[Applet] = &[
 ];
 
 pub fn find(name: &str) -> Option<&'static Applet> {
-    APPLETS
-        .binary_search_by(|a| a.name.cmp(name))
-        .ok()
-        .map(|i| &APPLETS[i])
+    APPLETS.binary_search_by(|a| a.name.cmp(name)).ok().map(|i| &APPLETS[i])
 }
 
 /// What `armorbox` and `armorbox --help` print.

@@ -34,10 +34,7 @@ pub struct Failure {
 
 impl Failure {
     pub fn new(code: i32, message: impl Into<String>) -> Self {
-        Failure {
-            code,
-            message: message.into(),
-        }
+        Failure { code, message: message.into() }
     }
 
     pub fn usage(message: impl Into<String>) -> Self {
@@ -47,10 +44,7 @@ impl Failure {
     /// An exit that has nothing left to say (the cause was already shown, as after
     /// Ctrl-C on a prompt).
     pub fn silent(code: i32) -> Self {
-        Failure {
-            code,
-            message: String::new(),
-        }
+        Failure { code, message: String::new() }
     }
 }
 

@@ -19,9 +19,7 @@ impl SecretBuf {
     const INITIAL_CAPACITY: usize = 256;
 
     pub fn new() -> Self {
-        SecretBuf {
-            bytes: Vec::with_capacity(Self::INITIAL_CAPACITY),
-        }
+        SecretBuf { bytes: Vec::with_capacity(Self::INITIAL_CAPACITY) }
     }
 
     pub fn from_slice(bytes: &[u8]) -> Self {
@@ -124,12 +122,7 @@ mod tests {
             s.push((i % 251) as u8);
         }
         assert_eq!(s.len(), 10_000);
-        assert!(
-            s.expose()
-                .iter()
-                .enumerate()
-                .all(|(i, &b)| b == (i % 251) as u8)
-        );
+        assert!(s.expose().iter().enumerate().all(|(i, &b)| b == (i % 251) as u8));
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use armorbox::exit::AppletResult;
 use std::ffi::OsString;
 
-const USAGE: &str = "Usage: armor-node [--user NAME] [--allow-ssh-from HOST|CIDR]... [--disk DEV]... [--dry-run] [--yes] [--no-upgrade]
+const USAGE: &str =
+    "Usage: armor-node [--user NAME] [--allow-ssh-from HOST|CIDR]... [--disk DEV]... [--dry-run] [--yes] [--no-upgrade]
 Secure a freshly deployed Debian 11 node: encrypted home, new SSH host keys, firewall, sshd lock-down.
 ";
 

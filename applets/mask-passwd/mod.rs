@@ -69,45 +69,29 @@ pub fn run(name: &str, args: &[OsString]) -> AppletResult {
              (mask-passwd | munge -i /dev/stdin) or pass --to-terminal",
         ));
     }
-    let password = if options.stdin {
-        read_from_stdin(&options)?
-    } else {
-        ask_on_terminal(&options)?
-    };
+    let password = if options.stdin { read_from_stdin(&options)? } else { ask_on_terminal(&options)? };
     let mut output = password;
     if !options.no_newline {
         output.push(b'\n');
     }
-    stdio::write_stdout_unbuffered(output.expose()).map_err(|e| {
-        Failure::new(
-            code::IO,
-            format!("cannot write the password to stdout: {e}"),
-        )
-    })
+    stdio::write_stdout_unbuffered(output.expose())
+        .map_err(|e| Failure::new(code::IO, format!("cannot write the password to stdout: {e}")))
 }
 
 fn parse(name: &str, args: &[OsString]) -> Result<Options, Failure> {
     let strings: Vec<&str> = args
         .iter()
-        .map(|a| {
-            a.to_str()
-                .ok_or_else(|| Failure::usage("arguments must be valid UTF-8"))
-        })
+        .map(|a| a.to_str().ok_or_else(|| Failure::usage("arguments must be valid UTF-8")))
         .collect::<Result<_, _>>()?;
     let options = Options::from_args(&[name], &strings).map_err(|early| match early.status {
         Ok(()) => {
             print!("{}", early.output);
             Failure::silent(0)
         }
-        Err(()) => Failure::usage(format!(
-            "{}\nRun '{name} --help' for usage.",
-            early.output.trim_end()
-        )),
+        Err(()) => Failure::usage(format!("{}\nRun '{name} --help' for usage.", early.output.trim_end())),
     })?;
     if options.stdin && options.confirm {
-        return Err(Failure::usage(
-            "--confirm asks on the terminal; it does not go with --stdin",
-        ));
+        return Err(Failure::usage("--confirm asks on the terminal; it does not go with --stdin"));
     }
     Ok(options)
 }
@@ -119,9 +103,7 @@ fn ask_on_terminal(options: &Options) -> Result<SecretBuf, Failure> {
         confirm_prompt: options.confirm.then_some(confirm_prompt.as_str()),
         allow_empty: options.allow_empty,
     };
-    Terminal::open()
-        .and_then(|tty| tty.ask_password(&request))
-        .map_err(prompt_failure)
+    Terminal::open().and_then(|tty| tty.ask_password(&request)).map_err(prompt_failure)
 }
 
 /// "Password: " → "Repeat password: "; any other prompt gets "Repeat: " before it.
@@ -139,25 +121,20 @@ fn read_from_stdin(options: &Options) -> Result<SecretBuf, Failure> {
         ));
     }
     match stdio::read_stdin_line(MAX_STDIN_PASSWORD) {
-        Ok(StdinLine::Line(line)) if line.is_empty() && !options.allow_empty => Err(Failure::new(
-            EMPTY_REFUSED,
-            "empty password on stdin refused (--allow-empty accepts it)",
-        )),
+        Ok(StdinLine::Line(line)) if line.is_empty() && !options.allow_empty => {
+            Err(Failure::new(EMPTY_REFUSED, "empty password on stdin refused (--allow-empty accepts it)"))
+        }
         Ok(StdinLine::Line(line)) => Ok(line),
         Ok(StdinLine::Nothing) => Err(Failure::new(END_OF_INPUT, "stdin is empty: no password")),
-        Err(e) => Err(Failure::new(
-            code::IO,
-            format!("cannot read the password from stdin: {e}"),
-        )),
+        Err(e) => Err(Failure::new(code::IO, format!("cannot read the password from stdin: {e}"))),
     }
 }
 
 fn prompt_failure(error: PromptError) -> Failure {
     match error {
-        PromptError::NoTerminal(e) => Failure::new(
-            NO_TERMINAL,
-            format!("no terminal to ask on (/dev/tty: {e}); to read a pipe, use --stdin"),
-        ),
+        PromptError::NoTerminal(e) => {
+            Failure::new(NO_TERMINAL, format!("no terminal to ask on (/dev/tty: {e}); to read a pipe, use --stdin"))
+        }
         PromptError::Interrupted => Failure::silent(code::signal(2)),
         PromptError::EndOfInput => Failure::new(END_OF_INPUT, "aborted: no password entered"),
         PromptError::Signal(signal) => Failure::silent(code::signal(signal)),

@@ -4,8 +4,7 @@
 use armorbox::exit::AppletResult;
 use std::ffi::OsString;
 
-const USAGE: &str =
-    "Usage: vaultfs [OPTIONS] CIPHERDIR MOUNTPOINT | vaultfs -init [OPTIONS] CIPHERDIR
+const USAGE: &str = "Usage: vaultfs [OPTIONS] CIPHERDIR MOUNTPOINT | vaultfs -init [OPTIONS] CIPHERDIR
 An encrypted overlay filesystem, byte-compatible with gocryptfs and drop-in on its command line.
 ";
 

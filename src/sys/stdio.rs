@@ -49,19 +49,12 @@ pub fn read_stdin_line(max: usize) -> io::Result<StdinLine> {
         }
         if line.len() >= max {
             byte.zeroize();
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("line longer than {max} bytes"),
-            ));
+            return Err(io::Error::new(io::ErrorKind::InvalidData, format!("line longer than {max} bytes")));
         }
         line.push(byte[0]);
     }
     byte.zeroize();
-    Ok(if saw_any {
-        StdinLine::Line(line)
-    } else {
-        StdinLine::Nothing
-    })
+    Ok(if saw_any { StdinLine::Line(line) } else { StdinLine::Nothing })
 }
 
 pub fn stdin_is_terminal() -> bool {

@@ -53,19 +53,12 @@ pub struct LineEditor {
 
 impl LineEditor {
     pub fn new() -> Self {
-        LineEditor {
-            password: SecretBuf::new(),
-            escape: EscapeState::None,
-        }
+        LineEditor { password: SecretBuf::new(), escape: EscapeState::None }
     }
 
     /// Number of characters typed so far (one star each).
     pub fn char_count(&self) -> usize {
-        self.password
-            .expose()
-            .iter()
-            .filter(|&&b| !is_utf8_continuation(b))
-            .count()
+        self.password.expose().iter().filter(|&&b| !is_utf8_continuation(b)).count()
     }
 
     pub fn into_password(self) -> SecretBuf {
@@ -97,11 +90,7 @@ impl LineEditor {
     fn take(&mut self, byte: u8) -> KeyOutcome {
         self.password.push(byte);
         // One star per character: continuation bytes of a UTF-8 sequence draw nothing.
-        if is_utf8_continuation(byte) {
-            KeyOutcome::Continue(Vec::new())
-        } else {
-            KeyOutcome::Continue(b"*".to_vec())
-        }
+        if is_utf8_continuation(byte) { KeyOutcome::Continue(Vec::new()) } else { KeyOutcome::Continue(b"*".to_vec()) }
     }
 
     fn erase_last_char(&mut self) -> Vec<u8> {

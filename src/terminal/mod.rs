@@ -62,12 +62,8 @@ pub struct Terminal {
 impl Terminal {
     /// Opens `/dev/tty`: works even when stdin and stdout are pipes, which is the point.
     pub fn open() -> Result<Self, PromptError> {
-        let fd = open(
-            "/dev/tty",
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|e| PromptError::NoTerminal(e.into()))?;
+        let fd = open("/dev/tty", OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC, Mode::empty())
+            .map_err(|e| PromptError::NoTerminal(e.into()))?;
         Ok(Terminal { fd })
     }
 
@@ -119,10 +115,7 @@ impl Terminal {
         let mut keys = [0u8; 64];
         let wake = signals.wake_fd();
         let result = loop {
-            let mut fds = [
-                PollFd::new(&self.fd, PollFlags::IN),
-                PollFd::new(&wake, PollFlags::IN),
-            ];
+            let mut fds = [PollFd::new(&self.fd, PollFlags::IN), PollFd::new(&wake, PollFlags::IN)];
             match poll(&mut fds, None) {
                 Ok(_) | Err(rustix::io::Errno::INTR) => {}
                 Err(e) => break Err(e.into()),

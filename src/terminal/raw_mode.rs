@@ -16,11 +16,7 @@ pub struct RawMode<'fd> {
 impl<'fd> RawMode<'fd> {
     pub fn enter(fd: BorrowedFd<'fd>) -> io::Result<Self> {
         let original = termios::tcgetattr(fd)?;
-        let mut mode = RawMode {
-            fd,
-            original,
-            active: false,
-        };
+        let mut mode = RawMode { fd, original, active: false };
         mode.reapply()?;
         Ok(mode)
     }
@@ -29,13 +25,8 @@ impl<'fd> RawMode<'fd> {
     /// (the shell may have reset the terminal meanwhile).
     pub fn reapply(&mut self) -> io::Result<()> {
         let mut raw = self.original.clone();
-        raw.local_modes.remove(
-            LocalModes::ICANON
-                | LocalModes::ECHO
-                | LocalModes::ECHONL
-                | LocalModes::ISIG
-                | LocalModes::IEXTEN,
-        );
+        raw.local_modes
+            .remove(LocalModes::ICANON | LocalModes::ECHO | LocalModes::ECHONL | LocalModes::ISIG | LocalModes::IEXTEN);
         raw.special_codes[SpecialCodeIndex::VMIN] = 1;
         raw.special_codes[SpecialCodeIndex::VTIME] = 0;
         termios::tcsetattr(self.fd, OptionalActions::Now, &raw)?;

@@ -30,22 +30,13 @@ impl SignalWatch {
     pub fn new() -> io::Result<Self> {
         let (wake_read, wake_write) = UnixStream::pair()?;
         wake_read.set_nonblocking(true)?;
-        let mut watch = SignalWatch {
-            flags: Vec::new(),
-            handlers: Vec::new(),
-            wake_read,
-        };
+        let mut watch = SignalWatch { flags: Vec::new(), handlers: Vec::new(), wake_read };
         for signal in ENDING.into_iter().chain([STOP, CONTINUE]) {
             let flag = Arc::new(AtomicBool::new(false));
             // The flag first: actions run in registration order, so when the pipe wakes
             // the loop the flag is already set.
-            watch
-                .handlers
-                .push(signal_hook::flag::register(signal, Arc::clone(&flag))?);
-            watch.handlers.push(signal_hook::low_level::pipe::register(
-                signal,
-                wake_write.try_clone()?,
-            )?);
+            watch.handlers.push(signal_hook::flag::register(signal, Arc::clone(&flag))?);
+            watch.handlers.push(signal_hook::low_level::pipe::register(signal, wake_write.try_clone()?)?);
             watch.flags.push((signal, flag));
         }
         Ok(watch)
@@ -60,11 +51,7 @@ impl SignalWatch {
     pub fn take_pending(&self) -> Vec<i32> {
         let mut drain = [0u8; 64];
         while matches!((&self.wake_read).read(&mut drain), Ok(n) if n > 0) {}
-        self.flags
-            .iter()
-            .filter(|(_, flag)| flag.swap(false, Ordering::SeqCst))
-            .map(|(signal, _)| *signal)
-            .collect()
+        self.flags.iter().filter(|(_, flag)| flag.swap(false, Ordering::SeqCst)).map(|(signal, _)| *signal).collect()
     }
 }
 

@@ -1,0 +1,192 @@
+//! Helpers shared by the integration tests: the binary under test, temporary
+//! directories, required tools, and a real terminal driven through tmux.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+pub use tempfile::TempDir;
+
+/// The binary under test: the shipped static one when `make test` names it, else the
+/// one cargo built for this test run.
+pub fn armorbox() -> PathBuf {
+    match std::env::var_os("ARMORBOX_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_BIN_EXE_armorbox")),
+    }
+}
+
+/// The static binary `make` builds: what users download. Tests that are about the shipped
+/// artefact itself use it even under a plain `cargo test`.
+pub fn shipped_armorbox() -> PathBuf {
+    let path = match std::env::var_os("ARMORBOX_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/target/x86_64-unknown-linux-musl/release/armorbox"))
+        }
+    };
+    assert!(path.exists(), "{} is missing: build it with `make`", path.display());
+    path
+}
+
+/// Fails the test (never skips it) when a tool the test needs is missing.
+pub fn require(tool: &str) {
+    let found = Command::new("sh")
+        .args(["-c", &format!("command -v {tool} || test -x /usr/sbin/{tool}")])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
+    assert!(found, "this test needs `{tool}`: run tests/setup/prepare.sh (make test does)");
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
+}
+
+pub fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+pub fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// Polls until `ready` returns something, or fails the test after `timeout`.
+pub fn wait_for<T>(what: &str, timeout: Duration, mut ready: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(value) = ready() {
+            return value;
+        }
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?} waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// Single-quotes a string for sh.
+pub fn shell_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+pub fn shell_path(p: &Path) -> String {
+    shell_quote(&p.to_string_lossy())
+}
+
+/// A real terminal: a tmux pane on a private tmux server, so a program under test
+/// gets a genuine pseudo-terminal as its controlling terminal, keys are typed as a
+/// person types them, and the screen is read back as a person would see it.
+pub struct Pane {
+    socket: String,
+    dir: TempDir,
+    /// Where `run_recorded` keeps its files (the pane's own dir holds the socket).
+    recording: Option<TempDir>,
+}
+
+impl Pane {
+    /// Starts `shell_command` (run by sh) in a new 100x30 pane.
+    pub fn start(shell_command: &str) -> Pane {
+        require("tmux");
+        let dir = TempDir::new().unwrap();
+        // A private server whose socket lives (and dies) with the temporary directory.
+        let socket = dir.path().join("tmux.sock").to_string_lossy().into_owned();
+        let pane = Pane { socket, dir, recording: None };
+        let status = pane
+            .tmux()
+            .args(["new-session", "-d", "-x", "100", "-y", "30", "sh", "-c", shell_command])
+            .status()
+            .expect("cannot start tmux");
+        assert!(status.success(), "tmux new-session failed");
+        pane
+    }
+
+    /// Runs `command` (sh syntax) in a pane, recording around it what tests check:
+    /// `stty.before`, `out` (its stdout), `err`, `rc`, `stty.after`, in `self.dir`.
+    pub fn run_recorded(command: &str) -> Pane {
+        let dir = TempDir::new().unwrap();
+        let d = shell_path(dir.path());
+        let script = format!(
+            "cd {d} && stty -g > stty.before; {command} > out 2> err; echo $? > rc.tmp; \
+             stty -g > stty.after; mv rc.tmp rc; exec sleep 600"
+        );
+        let mut pane = Pane::start(&script);
+        pane.recording = Some(dir);
+        pane
+    }
+
+    fn tmux(&self) -> Command {
+        let mut cmd = Command::new("tmux");
+        cmd.args(["-S", &self.socket, "-f", "/dev/null"]);
+        cmd
+    }
+
+    /// Types text literally.
+    pub fn type_text(&self, text: &str) {
+        let ok = self.tmux().args(["send-keys", "-l", text]).status().unwrap().success();
+        assert!(ok, "tmux send-keys failed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    /// Presses named keys: "Enter", "BSpace", "C-u", "C-c", …
+    pub fn press(&self, keys: &[&str]) {
+        let ok = self.tmux().arg("send-keys").args(keys).status().unwrap().success();
+        assert!(ok, "tmux send-keys failed");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    /// The visible screen, trailing blank lines dropped.
+    pub fn screen(&self) -> String {
+        let out = self.tmux().args(["capture-pane", "-p"]).output().unwrap();
+        String::from_utf8_lossy(&out.stdout).trim_end().to_string()
+    }
+
+    /// Waits until the screen shows `needle` and returns the screen. Lines come back
+    /// without trailing blanks, so a needle should not end in one.
+    pub fn wait_screen(&self, needle: &str) -> String {
+        let mut last = String::new();
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(10) {
+            last = self.screen();
+            if last.contains(needle) {
+                return last;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("screen never showed {needle:?}; it shows:\n{last}");
+    }
+
+    /// The line of the screen holding `needle`.
+    pub fn line_with(&self, needle: &str) -> String {
+        let screen = self.wait_screen(needle);
+        screen.lines().find(|l| l.contains(needle)).unwrap_or_default().trim_end().to_string()
+    }
+
+    /// A file the recorded command wrote.
+    pub fn file(&self, name: &str) -> Option<Vec<u8>> {
+        let dir = self.recording.as_ref().unwrap_or(&self.dir);
+        std::fs::read(dir.path().join(name)).ok()
+    }
+
+    /// Waits for the recorded command to end; returns its exit status.
+    pub fn exit_code(&self) -> i32 {
+        let rc = wait_for("the command in the pane to end", Duration::from_secs(15), || self.file("rc"));
+        String::from_utf8_lossy(&rc).trim().parse().expect("rc file holds a number")
+    }
+
+    pub fn output(&self) -> Vec<u8> {
+        self.file("out").unwrap_or_default()
+    }
+
+    /// True when the terminal settings after the command equal those before it.
+    pub fn terminal_mode_restored(&self) -> bool {
+        let before = self.file("stty.before").expect("stty.before");
+        let after = self.file("stty.after").expect("stty.after");
+        !before.is_empty() && before == after
+    }
+}
+
+impl Drop for Pane {
+    fn drop(&mut self) {
+        let _ = self.tmux().arg("kill-server").output();
+    }
+}

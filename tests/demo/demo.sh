@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# `make demo`: the main workflow end to end, on built-in sample data, with a throw-away
+# password. It grows as applets land; today: dispatch and the mask-passwd | munge recipe.
+set -euo pipefail
+bin=${1:?usage: demo.sh PATH-TO-ARMORBOX}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+show() { printf '$ %s\n' "$*"; "$@"; }
+
+step "One binary, linked under each applet's name"
+mkdir "$work/bin"
+ln -s "$bin" "$work/bin/armorbox"
+show "$bin" --install -s "$work/bin"
+export PATH="$work/bin:$PATH"
+show armorbox --version
+
+step "The masked prompt (here fed from a pipe, since the demo types for you)"
+password="demo-$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')"
+echo "throw-away password: $password"
+if munge -n </dev/null 2>/dev/null | unmunge >/dev/null 2>&1; then
+    echo '$ export SECRET=$(mask-passwd --stdin | munge -i /dev/stdin)'
+    SECRET=$(printf '%s\n' "$password" | mask-passwd --stdin | munge -i /dev/stdin)
+    echo "SECRET=${SECRET:0:40}...  (a munge credential: the password does not appear in it)"
+    echo '$ echo "$SECRET" | unmunge -i /dev/stdin -m /dev/null'
+    recovered=$(echo "$SECRET" | unmunge -i /dev/stdin -m /dev/null)
+    [ "$recovered" = "$password" ] || { echo "demo: munge round trip changed the password" >&2; exit 1; }
+    echo "recovered the password exactly: $recovered"
+else
+    echo "(munged is not running here: start it with tests/setup/start-munged.sh to see the munge recipe)"
+    printf '%s\n' "$password" | mask-passwd --stdin | od -c | head -2
+fi
+echo
+echo "On a terminal, type it instead: export SECRET=\$(mask-passwd | munge -i /dev/stdin)"
