@@ -21,7 +21,7 @@ musl-target:
 test: build
 	tests/setup/prepare.sh
 	set -o pipefail; ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked 2>&1 | tee target/test.log
-	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "all tests: %d passed, %d failed, %d ignored\n", p, f, i }' target/test.log
+	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, i }' target/test.log
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
