@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Pane, TempDir, run, shell_path, shipped_armorbox, stderr, stdout};
+use common::{Pane, TempDir, copy_executable, run, shell_path, shipped_armorbox, stderr, stdout};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -28,7 +28,7 @@ impl InstalledInRoot {
     fn new() -> Self {
         let root = bullseye_root();
         let dir = TempDir::new_in(root.join("opt")).unwrap();
-        std::fs::copy(shipped_armorbox(), dir.path().join("armorbox")).unwrap();
+        copy_executable(&shipped_armorbox(), &dir.path().join("armorbox"));
         InstalledInRoot { root, dir }
     }
 

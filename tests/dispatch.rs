@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TempDir, armorbox, run, stderr, stdout};
+use common::{TempDir, armorbox, copy_executable, run, stderr, stdout};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::Path;
@@ -21,7 +21,7 @@ fn armorbox_with(args: &[&str]) -> std::process::Output {
 fn binary_in_tempdir() -> (TempDir, std::path::PathBuf) {
     let dir = TempDir::new().unwrap();
     let bin = dir.path().join("armorbox");
-    fs::copy(armorbox(), &bin).unwrap();
+    copy_executable(&armorbox(), &bin);
     (dir, bin)
 }
 
@@ -74,7 +74,7 @@ fn argv0_picks_the_applet_also_with_a_login_dash() {
     assert!(stdout(&out).starts_with("Usage: mask-passwd"), "{}", stderr(&out));
     // A renamed download still acts as the multiplexer.
     let renamed = dir.path().join("armorbox-0.1-x86_64");
-    fs::copy(&bin, &renamed).unwrap();
+    copy_executable(&bin, &renamed);
     let out = run(Command::new(&renamed).args(["mask-passwd", "--help"]));
     assert!(stdout(&out).starts_with("Usage: mask-passwd"));
 }

@@ -30,6 +30,14 @@ pub fn shipped_armorbox() -> PathBuf {
     path
 }
 
+/// Copies an executable with `cp`, not `fs::copy`: a write descriptor open in this
+/// multithreaded test process would leak into children other tests fork meanwhile, and
+/// exec'ing the copy would then fail with "Text file busy".
+pub fn copy_executable(from: &Path, to: &Path) {
+    let ok = Command::new("cp").arg(from).arg(to).status().map(|s| s.success()).unwrap_or(false);
+    assert!(ok, "cannot copy {} to {}", from.display(), to.display());
+}
+
 /// Fails the test (never skips it) when a tool the test needs is missing.
 pub fn require(tool: &str) {
     let found = Command::new("sh")
