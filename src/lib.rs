@@ -2,6 +2,7 @@
 //! tested without a command line. Applets (in `applets/`) stay thin: they parse their
 //! command line, call into this library and map its errors to exit codes.
 
+pub mod crypto;
 pub mod exit;
 pub mod secret;
 pub mod sys;
