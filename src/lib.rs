@@ -4,6 +4,7 @@
 
 pub mod crypto;
 pub mod exit;
+pub mod gocryptfs;
 pub mod secret;
 pub mod sys;
 pub mod terminal;
