@@ -13,6 +13,8 @@ declare -A needs=(
     [munged]=munge
     [debootstrap]=debootstrap
     [chroot]=coreutils
+    [gocryptfs]=gocryptfs
+    [fusermount3]=fuse3
 )
 missing=()
 for cmd in "${!needs[@]}"; do
