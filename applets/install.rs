@@ -116,7 +116,7 @@ fn install_one(kind: LinkKind, exe: &Path, target: &Path, link: &Path) -> Result
         LinkKind::Hard => fs::hard_link(exe, &temporary),
     };
     made.map_err(|e| match e.raw_os_error() {
-        Some(libc_exdev) if libc_exdev == rustix::io::Errno::XDEV.raw_os_error() => {
+        Some(code) if code == rustix::io::Errno::XDEV.raw_os_error() => {
             Failure::new(code::IO, format!("{}: hard links cannot cross filesystems; use --install -s", link.display()))
         }
         _ => fail(e),

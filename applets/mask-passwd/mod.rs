@@ -84,6 +84,7 @@ fn parse(name: &str, args: &[OsString]) -> Result<Options, Failure> {
         .map(|a| a.to_str().ok_or_else(|| Failure::usage("arguments must be valid UTF-8")))
         .collect::<Result<_, _>>()?;
     let options = Options::from_args(&[name], &strings).map_err(|early| match early.status {
+        // --help: the text is the whole answer; exit 0 with nothing more to say.
         Ok(()) => {
             print!("{}", early.output);
             Failure::silent(0)
