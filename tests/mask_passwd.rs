@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Pane, TempDir, armorbox, run, shell_path, stderr, stdout, wait_for};
+use common::{Pane, TempDir, armorbox, run, shell_path, stderr, stdout, wait_for, wait_for_line};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -85,7 +85,7 @@ fn signals_restore_the_terminal_and_exit_128_plus_signal() {
         let pane = Pane::run_recorded(&format!("sh -c 'echo $$ > {}; exec {}'", pid_file.display(), mask_passwd("")));
         pane.wait_screen("Password:");
         pane.type_text("secret");
-        let pid = wait_for("pid file", Duration::from_secs(5), || std::fs::read_to_string(&pid_file).ok());
+        let pid = wait_for_line(&pid_file);
         let killed = Command::new("kill").args([&format!("-{signal}"), pid.trim()]).status().unwrap();
         assert!(killed.success());
         assert_eq!(pane.exit_code(), code, "exit code after SIG{signal}");
@@ -122,7 +122,7 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_fg_resumes_the_prompt() {
     pane.press(&["Enter"]);
     pane.type_text("echo $? > rc; stty -g > after");
     pane.press(&["Enter"]);
-    let rc = wait_for("rc", Duration::from_secs(10), || std::fs::read_to_string(dir.path().join("rc")).ok());
+    let rc = wait_for_line(&dir.path().join("rc"));
     assert_eq!(rc.trim(), "0");
     assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"abc\n");
     let before = std::fs::read(dir.path().join("before")).unwrap();
@@ -185,7 +185,7 @@ fn refuses_to_print_the_password_onto_a_terminal() {
     let dir = TempDir::new().unwrap();
     let rc = dir.path().join("rc");
     let pane = Pane::start(&format!("{}; echo $? > {}; exec sleep 600", mask_passwd(""), shell_path(&rc)));
-    let code = wait_for("rc", Duration::from_secs(10), || std::fs::read_to_string(&rc).ok());
+    let code = wait_for_line(&rc);
     assert_eq!(code.trim(), "6");
     assert!(pane.screen().contains("stdout is a terminal"));
 }

@@ -72,6 +72,14 @@ pub fn wait_for<T>(what: &str, timeout: Duration, mut ready: impl FnMut() -> Opt
     }
 }
 
+/// Waits for a file that a shell writes with `echo … > file`: it exists (empty) a moment
+/// before its line is in, so only a complete line counts.
+pub fn wait_for_line(path: &Path) -> String {
+    wait_for(&format!("a line in {}", path.display()), Duration::from_secs(15), || {
+        std::fs::read_to_string(path).ok().filter(|s| s.ends_with('\n'))
+    })
+}
+
 /// Single-quotes a string for sh.
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
