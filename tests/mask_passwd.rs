@@ -107,11 +107,6 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_fg_resumes_the_prompt() {
     pane.type_text("ab");
     pane.press(&["C-z"]);
     pane.wait_screen("Stopped");
-    pane.type_text("stty -g > while-stopped");
-    pane.press(&["Enter"]);
-    wait_for("stty while stopped", Duration::from_secs(5), || {
-        std::fs::read(dir.path().join("while-stopped")).ok().filter(|b| !b.is_empty())
-    });
     pane.type_text("fg");
     pane.press(&["Enter"]);
     // The prompt comes back with the stars typed so far.
@@ -126,11 +121,39 @@ fn ctrl_z_suspends_with_the_terminal_restored_and_fg_resumes_the_prompt() {
     assert_eq!(rc.trim(), "0");
     assert_eq!(std::fs::read(dir.path().join("out")).unwrap(), b"abc\n");
     let before = std::fs::read(dir.path().join("before")).unwrap();
-    assert_eq!(std::fs::read(dir.path().join("while-stopped")).unwrap(), before, "raw mode left on while stopped");
     wait_for("stty after", Duration::from_secs(5), || {
         std::fs::read(dir.path().join("after")).ok().filter(|b| !b.is_empty())
     });
     assert_eq!(std::fs::read(dir.path().join("after")).unwrap(), before);
+}
+
+#[test]
+fn sigtstp_restores_the_terminal_while_stopped_and_sigcont_resumes_the_prompt() {
+    // Under plain sh (no job control) nobody else touches the terminal while the
+    // prompt is stopped, so what the terminal shows then is our doing.
+    let dir = TempDir::new().unwrap();
+    let pid_file = dir.path().join("pid");
+    let pane = Pane::run_recorded(&format!("sh -c 'echo $$ > {}; exec {}'", pid_file.display(), mask_passwd("")));
+    pane.wait_screen("Password:");
+    let cooked = pane.file("stty.before").unwrap();
+    assert_ne!(pane.terminal_settings(), cooked, "the prompt runs with echo off");
+    pane.type_text("ab");
+    let pid = wait_for_line(&pid_file);
+    let signal = |name: &str| assert!(Command::new("kill").args([name, pid.trim()]).status().unwrap().success());
+    signal("-TSTP");
+    wait_for("the terminal restored while stopped", Duration::from_secs(5), || {
+        (pane.terminal_settings() == cooked).then_some(())
+    });
+    signal("-CONT");
+    wait_for("the prompt redrawn", Duration::from_secs(5), || {
+        pane.screen().lines().rev().find(|l| l.starts_with("Password: **")).map(|_| ())
+    });
+    assert_ne!(pane.terminal_settings(), cooked, "raw mode again after SIGCONT");
+    pane.type_text("c");
+    pane.press(&["Enter"]);
+    assert_eq!(pane.exit_code(), 0);
+    assert_eq!(pane.output(), b"abc\n");
+    assert!(pane.terminal_mode_restored());
 }
 
 #[test]

@@ -177,6 +177,15 @@ impl Pane {
         screen.lines().find(|l| l.contains(needle)).unwrap_or_default().trim_end().to_string()
     }
 
+    /// The pane terminal's current settings (`stty -g`), read from outside.
+    pub fn terminal_settings(&self) -> Vec<u8> {
+        let tty = self.tmux().args(["display-message", "-p", "#{pane_tty}"]).output().unwrap();
+        let tty = String::from_utf8_lossy(&tty.stdout).trim().to_string();
+        let out = Command::new("stty").args(["-g", "-F", &tty]).output().unwrap();
+        assert!(out.status.success(), "stty -F {tty} failed");
+        out.stdout
+    }
+
     /// A file the recorded command wrote.
     pub fn file(&self, name: &str) -> Option<Vec<u8>> {
         let dir = self.recording.as_ref().unwrap_or(&self.dir);
