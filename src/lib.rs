@@ -8,3 +8,4 @@ pub mod gocryptfs;
 pub mod secret;
 pub mod sys;
 pub mod terminal;
+pub mod vaultfs;
