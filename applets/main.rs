@@ -40,7 +40,7 @@ fn dispatch(argv: Vec<OsString>) -> i32 {
     let invoked = invoked_name(&argv0);
     let rest: Vec<OsString> = args.collect();
     if let Some(applet) = registry::find(&invoked) {
-        return run(applet, rest);
+        return run(applet, &invoked, rest);
     }
     if !invoked.is_empty() && !invoked.starts_with("armorbox") {
         return unknown_applet(&invoked);
@@ -74,17 +74,19 @@ fn multiplexer(argv0: &OsString, args: Vec<OsString>) -> i32 {
             Err(failure) => exit::report("armorbox --install", &failure),
         },
         Some(name) => match registry::find(name) {
-            Some(applet) => run(applet, args[1..].to_vec()),
+            Some(applet) => run(applet, name, args[1..].to_vec()),
             None => unknown_applet(name),
         },
         None => unknown_applet(&first.to_string_lossy()),
     }
 }
 
-fn run(applet: &registry::Applet, args: Vec<OsString>) -> i32 {
-    match (applet.run)(applet.name, &args) {
+/// Runs an applet under the name it was called by (an alias such as `gocryptfs` keeps
+/// its own name in messages and help).
+fn run(applet: &registry::Applet, called_as: &str, args: Vec<OsString>) -> i32 {
+    match (applet.run)(called_as, &args) {
         Ok(()) => 0,
-        Err(failure) => exit::report(applet.name, &failure),
+        Err(failure) => exit::report(called_as, &failure),
     }
 }
 

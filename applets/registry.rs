@@ -43,7 +43,13 @@ pub const APPLETS: &[Applet] = &[
     },
 ];
 
+/// Other names an applet answers to, so existing scripts run unchanged through a link
+/// of that name. `--install` does not make these links: shadowing the real tool is the
+/// user's explicit choice.
+pub const ALIASES: &[(&str, &str)] = &[("gocryptfs", "vaultfs")];
+
 pub fn find(name: &str) -> Option<&'static Applet> {
+    let name = ALIASES.iter().find(|(alias, _)| *alias == name).map_or(name, |(_, real)| *real);
     APPLETS.binary_search_by(|a| a.name.cmp(name)).ok().map(|i| &APPLETS[i])
 }
 

@@ -1,3 +1,4 @@
 //! Small system helpers shared by the applets.
 
+pub mod fuse_mount;
 pub mod stdio;

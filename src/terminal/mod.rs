@@ -33,6 +33,18 @@ pub enum PromptError {
     Io(io::Error),
 }
 
+impl std::fmt::Display for PromptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PromptError::NoTerminal(e) => write!(f, "no terminal to ask on (/dev/tty: {e})"),
+            PromptError::Interrupted => write!(f, "interrupted"),
+            PromptError::EndOfInput => write!(f, "no password entered"),
+            PromptError::Signal(n) => write!(f, "ended by signal {n}"),
+            PromptError::Io(e) => write!(f, "terminal error: {e}"),
+        }
+    }
+}
+
 impl From<io::Error> for PromptError {
     fn from(e: io::Error) -> Self {
         PromptError::Io(e)

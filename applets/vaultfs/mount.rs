@@ -1,0 +1,184 @@
+//! Mounting: checks, daemonizing like gocryptfs (return only once the mount is ready),
+//! the FUSE session, and a clean unmount on SIGINT/SIGTERM/SIGHUP.
+
+use super::cli::Args;
+use super::unlock::open_volume;
+use armorbox::exit::{AppletResult, Failure};
+use armorbox::gocryptfs::exit_code;
+use armorbox::sys::fuse_mount::{self, MountRequest};
+use armorbox::vaultfs::{MountSettings, VaultFs};
+use fuser::{Config, SessionACL};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
+use std::ffi::OsString;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+/// Internal: marks the re-executed background child, followed by the pid of the
+/// parent waiting for SIGUSR1 (never typed by users).
+pub const DAEMON_CHILD_FLAG: &str = "-armorbox-daemon-child";
+
+fn mountpoint_failure(dir: &Path, why: impl std::fmt::Display) -> Failure {
+    Failure::new(exit_code::MOUNTPOINT, format!("invalid mountpoint {}: {why}", dir.display()))
+}
+
+/// `waiting_parent`: set in the background child, the process to tell when ready.
+pub fn mount(
+    args: &Args,
+    raw_args: &[OsString],
+    invoked_as: &str,
+    cipher_dir: &Path,
+    mountpoint: &Path,
+    waiting_parent: Option<rustix::process::Pid>,
+) -> AppletResult {
+    let daemon_child = waiting_parent.is_some();
+    let meta = std::fs::metadata(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
+    if !meta.is_dir() {
+        return Err(mountpoint_failure(mountpoint, "not a directory"));
+    }
+    if !args.switch("nonempty") && std::fs::read_dir(mountpoint).map(|mut d| d.next().is_some()).unwrap_or(false) {
+        return Err(mountpoint_failure(mountpoint, "directory is not empty (use -nonempty to mount over it)"));
+    }
+    if !args.switch("fg") && !daemon_child {
+        return run_in_background(raw_args, invoked_as, args.switch("q"));
+    }
+    let cipher_dir = std::fs::canonicalize(cipher_dir)
+        .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", cipher_dir.display())))?;
+    let volume = open_volume(args, &cipher_dir)?;
+    let settings = MountSettings {
+        shared_storage: args.switch("sharedstorage"),
+        no_prealloc: args.switch("noprealloc"),
+        read_only: args.switch("ro"),
+        kernel_cache: args.switch("kernel_cache"),
+    };
+    let fs = VaultFs::new(volume, cipher_dir.clone(), settings);
+    let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
+    let fuse_fd = fuse_mount::mount(&mount_request(args, &cipher_dir, &mountpoint)?).map_err(fuse_failure)?;
+    let acl = if args.switch("allow_other") { SessionACL::All } else { SessionACL::Owner };
+    let session = fuser::Session::from_fd(fs, fuse_fd, acl, session_config(args)).map_err(|e| {
+        let _ = fuse_mount::unmount(&mountpoint);
+        fuse_failure(e)
+    })?;
+    for pid in notify_pid(args)?.into_iter().chain(waiting_parent) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::USR1);
+    }
+    if !args.switch("q") && !daemon_child {
+        eprintln!("Filesystem mounted and ready.");
+    }
+    if daemon_child {
+        detach_from_terminal();
+    }
+    let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
+        .map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("signal setup: {e}")))?;
+    let handle = signals.handle();
+    let unmount_at = mountpoint.clone();
+    std::thread::spawn(move || {
+        let mut signals = signals;
+        if signals.forever().next().is_some() {
+            // Unmounting ends the session loop below.
+            if let Err(e) = fuse_mount::unmount(&unmount_at) {
+                eprintln!("vaultfs: unmounting {}: {e}", unmount_at.display());
+            }
+        }
+    });
+    // Ends when the filesystem is unmounted, by us or by `fusermount -u`/`umount`.
+    let result = session.run();
+    handle.close();
+    result.map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("FUSE session ended with an error: {e}")))
+}
+
+fn fuse_failure(e: std::io::Error) -> Failure {
+    let hint = if !Path::new("/dev/fuse").exists() {
+        " (/dev/fuse is missing: load the fuse module, or ask for FUSE in the container/job)"
+    } else if e.kind() == std::io::ErrorKind::NotFound {
+        " (fusermount3 is missing: as a normal user, install fuse3; root mounts directly)"
+    } else {
+        ""
+    };
+    Failure::new(exit_code::FUSE_SERVER, format!("mount failed: {e}{hint}"))
+}
+
+fn notify_pid(args: &Args) -> Result<Option<rustix::process::Pid>, Failure> {
+    let Some(text) = args.value_str("notifypid").map_err(super::unlock::usage)? else { return Ok(None) };
+    let pid: i32 = text.parse().map_err(|_| Failure::usage(format!("-notifypid {text}: not a process id")))?;
+    Ok(rustix::process::Pid::from_raw(pid))
+}
+
+fn mount_request(args: &Args, cipher_dir: &Path, mountpoint: &Path) -> Result<MountRequest, Failure> {
+    let extra = args.value_str("ko").map_err(super::unlock::usage)?.unwrap_or_default();
+    Ok(MountRequest {
+        mountpoint: mountpoint.to_path_buf(),
+        fsname: cipher_dir.display().to_string(),
+        // The type shows as fuse.gocryptfs, so scripts that look for it keep working.
+        subtype: "gocryptfs".into(),
+        read_only: args.switch("ro"),
+        allow_other: args.switch("allow_other"),
+        default_permissions: args.switch("allow_other"),
+        // The safer of each pair wins, as in gocryptfs; FUSE defaults are nodev, nosuid.
+        dev: args.switch("dev") && !args.switch("nodev"),
+        suid: args.switch("suid") && !args.switch("nosuid"),
+        noexec: args.switch("noexec"),
+        extra: extra.split(',').filter(|o| !o.is_empty()).map(String::from).collect(),
+    })
+}
+
+fn session_config(args: &Args) -> Config {
+    let threads = if args.switch("serialize_reads") {
+        1
+    } else {
+        std::thread::available_parallelism().map_or(4, |n| n.get()).max(4)
+    };
+    let mut config = Config::default();
+    config.n_threads = Some(threads);
+    config.clone_fd = true;
+    config
+}
+
+/// The background child must not hold the terminal or the caller's pipes: a batch
+/// script's `$(…)` would otherwise wait for it forever.
+fn detach_from_terminal() {
+    let _ = rustix::process::setsid();
+    if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
+        let _ = rustix::stdio::dup2_stdin(&null);
+        let _ = rustix::stdio::dup2_stdout(&null);
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+}
+
+/// gocryptfs's daemon mode: run ourselves again in the background and return once it
+/// says the mount is ready (SIGUSR1), or with its exit code if it fails first.
+fn run_in_background(raw_args: &[OsString], invoked_as: &str, quiet: bool) -> AppletResult {
+    let ready = Arc::new(AtomicBool::new(false));
+    signal_hook::flag::register(SIGUSR1, Arc::clone(&ready))
+        .map_err(|e| Failure::new(exit_code::FORK_CHILD, format!("signal setup: {e}")))?;
+    let exe = std::env::current_exe()
+        .map_err(|e| Failure::new(exit_code::FORK_CHILD, format!("cannot re-run myself: {e}")))?;
+    let mut child = Command::new(exe)
+        .arg0(invoked_as)
+        .arg(DAEMON_CHILD_FLAG)
+        .arg(std::process::id().to_string())
+        .args(raw_args)
+        .spawn()
+        .map_err(|e| Failure::new(exit_code::FORK_CHILD, format!("cannot start the background process: {e}")))?;
+    loop {
+        if ready.load(Ordering::SeqCst) {
+            if !quiet {
+                eprintln!("Filesystem mounted and ready.");
+            }
+            return Ok(());
+        }
+        match child.try_wait() {
+            Ok(Some(status)) => {
+                // The child printed its own error; pass its code on.
+                return Err(Failure::silent(status.code().unwrap_or(exit_code::FORK_CHILD)));
+            }
+            Ok(None) => std::thread::sleep(Duration::from_millis(10)),
+            Err(e) => {
+                return Err(Failure::new(exit_code::FORK_CHILD, format!("waiting for the background process: {e}")));
+            }
+        }
+    }
+}

@@ -1,0 +1,485 @@
+//! vaultfs mounted for real (FUSE), checked against the real gocryptfs in both
+//! directions, against the shared test vectors, and on bad input.
+
+mod common;
+
+use common::{TempDir, armorbox, require, run, stderr, stdout};
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const PASSWORD: &str = "vault pässword";
+
+struct Mount {
+    plain: PathBuf,
+}
+
+fn is_mounted(path: &Path) -> bool {
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
+    let path = path.to_str().unwrap();
+    mounts.lines().any(|l| l.split(' ').nth(1) == Some(path))
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        // Unmounting can meet EBUSY for a moment while the kernel still releases a file
+        // this test closed; retry briefly, and say so if it never works.
+        for _ in 0..100 {
+            let out = Command::new("fusermount3").arg("-u").arg(&self.plain).output().unwrap();
+            if out.status.success() || !is_mounted(&self.plain) {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        eprintln!("could not unmount {}", self.plain.display());
+    }
+}
+
+/// A scratch area: `cipher/`, `plain/` and a password file.
+struct Work {
+    dir: TempDir,
+}
+
+impl Work {
+    fn new() -> Self {
+        require("fusermount3");
+        let dir = TempDir::new().unwrap();
+        for sub in ["cipher", "plain"] {
+            fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        fs::write(dir.path().join("pw"), format!("{PASSWORD}\n")).unwrap();
+        Work { dir }
+    }
+    fn cipher(&self) -> PathBuf {
+        self.dir.path().join("cipher")
+    }
+    fn plain(&self) -> PathBuf {
+        self.dir.path().join("plain")
+    }
+    fn passfile(&self) -> PathBuf {
+        self.dir.path().join("pw")
+    }
+
+    fn vaultfs(&self, args: &[&str]) -> Output {
+        run(Command::new(armorbox()).arg("vaultfs").args(args))
+    }
+
+    fn init(&self) {
+        let out = self.vaultfs(&[
+            "-q",
+            "-init",
+            "-scryptn=10",
+            "-passfile",
+            self.passfile().to_str().unwrap(),
+            self.cipher().to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "vaultfs -init: {}", stderr(&out));
+    }
+
+    /// Mounts with vaultfs (background mode: returns once ready).
+    fn mount(&self, extra: &[&str]) -> Mount {
+        let passfile = self.passfile();
+        let mut args = vec!["-q", "-passfile", passfile.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        let (cipher, plain) = (self.cipher(), self.plain());
+        args.extend([cipher.to_str().unwrap(), plain.to_str().unwrap()]);
+        let out = self.vaultfs(&args);
+        assert!(out.status.success(), "vaultfs mount: {}", stderr(&out));
+        assert!(is_mounted(&plain), "vaultfs said ready but {} is not mounted", plain.display());
+        Mount { plain }
+    }
+
+    fn mount_gocryptfs(&self) -> Mount {
+        require("gocryptfs");
+        let out = run(Command::new("gocryptfs")
+            .arg("-q")
+            .arg("-passfile")
+            .arg(self.passfile())
+            .arg(self.cipher())
+            .arg(self.plain()));
+        assert!(out.status.success(), "gocryptfs mount: {}", stderr(&out));
+        Mount { plain: self.plain() }
+    }
+}
+
+fn sample(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i * 131 + i / 4096) as u8).collect()
+}
+
+/// Writes the tree both directions check: long and unicode names, symlinks, modes,
+/// a sparse file, a hard link, an xattr, an empty file and a multi-block file.
+fn write_tree(root: &Path) {
+    fs::write(root.join("data.csv"), "id,value\n1,42\n").unwrap();
+    fs::write(root.join("empty"), "").unwrap();
+    fs::write(root.join(format!("long_{}", "ü".repeat(110))), "long name").unwrap();
+    fs::create_dir_all(root.join("deep/er ✓")).unwrap();
+    fs::write(root.join("deep/er ✓/big.bin"), sample(300_000)).unwrap();
+    symlink("deep/er ✓/big.bin", root.join("link")).unwrap();
+    symlink("/absolute/target", root.join("abs")).unwrap();
+    fs::write(root.join("script.sh"), "#!/bin/sh\n").unwrap();
+    fs::set_permissions(root.join("script.sh"), fs::Permissions::from_mode(0o750)).unwrap();
+    let sparse = fs::OpenOptions::new().write(true).create(true).truncate(true).open(root.join("sparse")).unwrap();
+    sparse.set_len(10 * 4096 + 5).unwrap();
+    std::os::unix::fs::FileExt::write_all_at(&sparse, b"middle", 5 * 4096).unwrap();
+    fs::hard_link(root.join("data.csv"), root.join("hardlink.csv")).unwrap();
+    rustix::fs::setxattr(root.join("data.csv"), "user.origin", b"lab 7", rustix::fs::XattrFlags::empty()).unwrap();
+}
+
+fn check_tree(root: &Path) {
+    assert_eq!(fs::read(root.join("data.csv")).unwrap(), b"id,value\n1,42\n");
+    assert_eq!(fs::read(root.join("empty")).unwrap(), b"");
+    assert_eq!(fs::read(root.join(format!("long_{}", "ü".repeat(110)))).unwrap(), b"long name");
+    assert_eq!(fs::read(root.join("deep/er ✓/big.bin")).unwrap(), sample(300_000));
+    assert_eq!(fs::read_link(root.join("link")).unwrap(), Path::new("deep/er ✓/big.bin"));
+    assert_eq!(fs::read_link(root.join("abs")).unwrap(), Path::new("/absolute/target"));
+    assert_eq!(fs::metadata(root.join("script.sh")).unwrap().permissions().mode() & 0o777, 0o750);
+    let sparse = fs::read(root.join("sparse")).unwrap();
+    assert_eq!(sparse.len(), 10 * 4096 + 5);
+    assert_eq!(&sparse[5 * 4096..5 * 4096 + 6], b"middle");
+    assert!(sparse[..5 * 4096].iter().all(|&b| b == 0));
+    let (a, b) = (fs::metadata(root.join("data.csv")).unwrap(), fs::metadata(root.join("hardlink.csv")).unwrap());
+    assert_eq!(a.ino(), b.ino());
+    assert_eq!(a.nlink(), 2);
+    let mut value = [0u8; 64];
+    let n = rustix::fs::getxattr(root.join("data.csv"), "user.origin", &mut value[..]).unwrap();
+    assert_eq!(&value[..n], b"lab 7");
+    let mut names: Vec<String> =
+        fs::read_dir(root).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names.len(), 9, "{names:?}");
+}
+
+#[test]
+fn gocryptfs_reads_what_vaultfs_wrote() {
+    let w = Work::new();
+    w.init();
+    {
+        let _m = w.mount(&[]);
+        write_tree(&w.plain());
+        check_tree(&w.plain());
+    }
+    let _m = w.mount_gocryptfs();
+    check_tree(&w.plain());
+}
+
+#[test]
+fn vaultfs_reads_what_gocryptfs_wrote() {
+    require("gocryptfs");
+    let w = Work::new();
+    let out = run(Command::new("gocryptfs")
+        .args(["-q", "-init", "-scryptn=10", "-passfile"])
+        .arg(w.passfile())
+        .arg(w.cipher()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    {
+        let _m = w.mount_gocryptfs();
+        write_tree(&w.plain());
+    }
+    let _m = w.mount(&[]);
+    check_tree(&w.plain());
+}
+
+#[test]
+fn the_two_take_turns_on_one_directory() {
+    let w = Work::new();
+    w.init();
+    for round in 0..3 {
+        {
+            let _m = w.mount(&[]);
+            fs::write(w.plain().join(format!("from-vaultfs-{round}")), format!("v{round}")).unwrap();
+            for r in 0..round {
+                assert_eq!(fs::read_to_string(w.plain().join(format!("from-gocryptfs-{r}"))).unwrap(), format!("g{r}"));
+            }
+        }
+        let _m = w.mount_gocryptfs();
+        fs::write(w.plain().join(format!("from-gocryptfs-{round}")), format!("g{round}")).unwrap();
+        assert_eq!(fs::read_to_string(w.plain().join(format!("from-vaultfs-{round}"))).unwrap(), format!("v{round}"));
+    }
+}
+
+/// Copies a test-vector directory, turning the vectors' link files back into symlinks.
+fn copy_vector(name: &str, to: &Path) {
+    let from =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testvectors/gocryptfs/example_filesystems").join(name);
+    let out = run(Command::new("cp").arg("-r").arg(format!("{}/.", from.display())).arg(to));
+    assert!(out.status.success());
+    run(Command::new("chmod").arg("-R").arg("u+w").arg(to));
+    for entry in fs::read_dir(to).unwrap() {
+        let entry = entry.unwrap();
+        let len = entry.metadata().unwrap().len();
+        let name = entry.file_name().into_string().unwrap();
+        // Encrypted symlink targets are base64 text of 54..67 characters; file content
+        // starts with the binary header 00 02.
+        let bytes = fs::read(entry.path()).unwrap_or_default();
+        let is_link_text =
+            !name.starts_with("gocryptfs.") && (50..100).contains(&len) && bytes.iter().all(|b| b.is_ascii_graphic());
+        if is_link_text || (name.len() < 20 && ["abs", "rel"].contains(&name.as_str())) {
+            let target = String::from_utf8(bytes).unwrap();
+            fs::remove_file(entry.path()).unwrap();
+            symlink(target, entry.path()).unwrap();
+        }
+    }
+}
+
+#[test]
+fn every_test_vector_mounts_by_password_and_by_master_key() {
+    let cases: [(&str, &str, &[&str]); 8] = [
+        (
+            "v0.7",
+            "ed7f6d83-40cce86c-0e7d79c2-a9438710-575221bf-30a0eb60-2821fa8f-7f3123bf",
+            &["-raw64=false", "-hkdf=false"],
+        ),
+        (
+            "v0.7-plaintextnames",
+            "6d96397b-585631e1-c7cba69d-61e738b6-4d5ad2c2-e21f0fb3-52f60d3a-b08526f7",
+            &["-plaintextnames", "-raw64=false", "-hkdf=false"],
+        ),
+        (
+            "v0.9",
+            "1cafe3f4-bc316466-2214c47c-ecd89bf3-4e078fe4-f5faeea7-8b7cab02-884f5e1c",
+            &["-raw64=false", "-hkdf=false"],
+        ),
+        (
+            "v1.1-aessiv",
+            "eaf371c3-f9a55336-8819f22b-7bccd7c2-a738cf61-7261c658-14c28a03-9428992b",
+            &["-aessiv", "-raw64=false", "-hkdf=false"],
+        ),
+        ("v1.3", "fd890dab-86bf61cf-ec5ad460-ad3ed01f-9c52d546-2a31783d-a56b088d-3d05232e", &[]),
+        (
+            "v2.2-deterministic-names",
+            "722733f5-b0f399f5-5465ad7a-f0bed125-e82de7b4-045e7608-a5e5c78e-04a1a61e",
+            &["-deterministic-names"],
+        ),
+        ("v2.2-xchacha", "44670e7e-32475bfc-bdfb8a8c-be17a767-0679cac0-be705d8c-af41c411-28c40f26", &["-xchacha"]),
+        (
+            "v2.2-xchacha-deterministic-names",
+            "beba88a9-c6cd1dc0-b69c6f9d-9daea493-9ae87082-4ffc40bf-b44e52db-3933af39",
+            &["-xchacha", "-deterministic-names"],
+        ),
+    ];
+    for (name, key, key_flags) in cases {
+        let w = Work::new();
+        copy_vector(name, &w.cipher());
+        fs::write(w.passfile(), "test\n").unwrap();
+        let masterkey = format!("-masterkey={key}");
+        let mut by_key: Vec<&str> = key_flags.to_vec();
+        by_key.push(&masterkey);
+        for extra in [&[][..], &by_key[..]] {
+            let _m = w.mount(extra);
+            let p = w.plain();
+            let status = fs::read(p.join("status.txt")).unwrap_or_else(|e| {
+                let listing: Vec<_> =
+                    fs::read_dir(&p).map(|d| d.map(|e| e.unwrap().file_name()).collect()).unwrap_or_default();
+                let cipher: Vec<_> = fs::read_dir(w.cipher()).unwrap().map(|e| e.unwrap().file_name()).collect();
+                panic!("{name} {extra:?}: {e}; plain: {listing:?}; cipher: {cipher:?}")
+            });
+            assert_eq!(status, b"It works!\n", "{name} {extra:?}");
+            assert_eq!(fs::read_link(p.join("rel")).unwrap(), Path::new("status.txt"), "{name}");
+            assert_eq!(fs::read_link(p.join("abs")).unwrap(), Path::new("/a/b/c/d"), "{name}");
+            if !name.starts_with("v0.7") {
+                assert_eq!(
+                    fs::read(p.join(format!("longname_255_{}", "x".repeat(242)))).unwrap(),
+                    b"It works!\n",
+                    "{name}"
+                );
+            }
+            // Read-write: create, rename and remove work on old formats too.
+            fs::write(p.join("new file"), "n").unwrap();
+            fs::rename(p.join("new file"), p.join("renamed")).unwrap();
+            fs::create_dir(p.join("d")).unwrap();
+            fs::remove_dir(p.join("d")).unwrap();
+            fs::remove_file(p.join("renamed")).unwrap();
+        }
+    }
+}
+
+#[test]
+fn deprecated_formats_refuse_to_mount_with_exit_27() {
+    for name in ["v0.4", "v0.5", "v0.6", "v0.6-plaintextnames"] {
+        let w = Work::new();
+        copy_vector(name, &w.cipher());
+        fs::write(w.passfile(), "test\n").unwrap();
+        let out = w.vaultfs(&[
+            "-passfile",
+            w.passfile().to_str().unwrap(),
+            w.cipher().to_str().unwrap(),
+            w.plain().to_str().unwrap(),
+        ]);
+        assert_eq!(out.status.code(), Some(27), "{name}: {}", stderr(&out));
+        assert!(stderr(&out).contains("deprecated"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn bad_input_gets_gocryptfs_exit_codes_and_clear_messages() {
+    let w = Work::new();
+    w.init();
+    let (c, p) = (w.cipher(), w.plain());
+    let (c, p) = (c.to_str().unwrap(), p.to_str().unwrap());
+    fs::write(w.dir.path().join("wrong"), "nope\n").unwrap();
+    let wrong = w.dir.path().join("wrong");
+    let out = w.vaultfs(&["-passfile", wrong.to_str().unwrap(), c, p]);
+    assert_eq!(out.status.code(), Some(12), "{}", stderr(&out));
+    assert!(stderr(&out).contains("Password incorrect."));
+
+    fs::write(w.plain().join("occupied"), "x").unwrap();
+    let out = w.vaultfs(&["-passfile", w.passfile().to_str().unwrap(), c, p]);
+    assert_eq!(out.status.code(), Some(10), "{}", stderr(&out));
+    assert!(stderr(&out).contains("not empty"));
+    fs::remove_file(w.plain().join("occupied")).unwrap();
+
+    let out = w.vaultfs(&["-passfile", w.passfile().to_str().unwrap(), "/nonexistent/cipher", p]);
+    assert_eq!(out.status.code(), Some(6));
+    let out = w.vaultfs(&["-bogusflag", c, p]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("-bogusflag"));
+    let out = w.vaultfs(&["-idle=5m", c, p]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("does not support yet"), "{}", stderr(&out));
+    let empty = w.dir.path().join("empty-pw");
+    fs::write(&empty, "\n").unwrap();
+    let out = w.vaultfs(&["-passfile", empty.to_str().unwrap(), c, p]);
+    assert_eq!(out.status.code(), Some(9), "{}", stderr(&out));
+
+    // A corrupt config: exit 8 and a message that says so.
+    let conf = w.cipher().join("gocryptfs.conf");
+    fs::set_permissions(&conf, fs::Permissions::from_mode(0o600)).unwrap();
+    fs::write(&conf, "{ not json").unwrap();
+    let out = w.vaultfs(&["-passfile", w.passfile().to_str().unwrap(), c, p]);
+    assert_eq!(out.status.code(), Some(8), "{}", stderr(&out));
+    assert!(stderr(&out).contains("corrupt"));
+}
+
+#[test]
+fn a_tampered_block_gives_eio_for_that_block_only() {
+    let w = Work::new();
+    w.init();
+    {
+        let _m = w.mount(&[]);
+        fs::write(w.plain().join("victim"), sample(5 * 4096)).unwrap();
+    }
+    // Flip one byte inside the third block of the only regular file.
+    let file = fs::read_dir(w.cipher())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| fs::metadata(p).unwrap().len() > 20_000)
+        .unwrap();
+    let mut bytes = fs::read(&file).unwrap();
+    bytes[18 + 2 * 4128 + 100] ^= 0x40;
+    fs::write(&file, bytes).unwrap();
+    let _m = w.mount(&[]);
+    let f = fs::File::open(w.plain().join("victim")).unwrap();
+    let mut block = vec![0u8; 4096];
+    use std::os::unix::fs::FileExt;
+    f.read_exact_at(&mut block, 0).unwrap();
+    assert_eq!(block, sample(5 * 4096)[..4096]);
+    let err = f.read_exact_at(&mut block, 2 * 4096).unwrap_err();
+    assert_eq!(err.raw_os_error(), Some(5), "EIO expected, got {err}");
+    f.read_exact_at(&mut block, 4 * 4096).unwrap();
+    assert_eq!(block, sample(5 * 4096)[4 * 4096..]);
+}
+
+#[test]
+fn fsck_reports_damage_with_exit_26_and_passes_a_clean_tree() {
+    let w = Work::new();
+    w.init();
+    {
+        let _m = w.mount(&[]);
+        write_tree(&w.plain());
+    }
+    let out = w.vaultfs(&["-fsck", "-passfile", w.passfile().to_str().unwrap(), w.cipher().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("no problems found"));
+
+    let broken = Work::new();
+    let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testvectors/gocryptfs/fsck/broken_fs_v1.4");
+    run(Command::new("cp").arg("-r").arg(format!("{}/.", from.display())).arg(broken.cipher()));
+    fs::write(broken.passfile(), "test\n").unwrap();
+    let out =
+        broken.vaultfs(&["-fsck", "-passfile", broken.passfile().to_str().unwrap(), broken.cipher().to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(26), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("problems"));
+}
+
+#[test]
+fn passwd_changes_the_password_and_info_shows_the_config() {
+    let w = Work::new();
+    w.init();
+    let new = w.dir.path().join("new-pw");
+    fs::write(&new, "new secret\n").unwrap();
+    // The new password comes from stdin (not a terminal), like gocryptfs v2.5+.
+    let out = run(Command::new("sh").arg("-c").arg(format!(
+        "printf 'new secret\\n' | {} vaultfs -q -passwd -passfile {} {}",
+        armorbox().display(),
+        w.passfile().display(),
+        w.cipher().display()
+    )));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = w.vaultfs(&[
+        "-passfile",
+        w.passfile().to_str().unwrap(),
+        w.cipher().to_str().unwrap(),
+        w.plain().to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(12), "the old password no longer works");
+    let _m = {
+        let out = w.vaultfs(&[
+            "-q",
+            "-passfile",
+            new.to_str().unwrap(),
+            w.cipher().to_str().unwrap(),
+            w.plain().to_str().unwrap(),
+        ]);
+        assert!(out.status.success(), "{}", stderr(&out));
+        Mount { plain: w.plain() }
+    };
+    let info = w.vaultfs(&["-info", w.cipher().to_str().unwrap()]);
+    assert!(
+        stdout(&info).contains("FeatureFlags:      HKDF GCMIV128 DirIV EMENames LongNames Raw64"),
+        "{}",
+        stdout(&info)
+    );
+    assert!(stdout(&info).contains("contentEncryption: AES-GCM-256"));
+}
+
+#[test]
+fn sigterm_unmounts_cleanly() {
+    let w = Work::new();
+    w.init();
+    let mut child = Command::new(armorbox())
+        .args(["vaultfs", "-q", "-fg", "-passfile"])
+        .arg(w.passfile())
+        .arg(w.cipher())
+        .arg(w.plain())
+        .spawn()
+        .unwrap();
+    common::wait_for("the mount", std::time::Duration::from_secs(10), || {
+        fs::read_to_string("/proc/self/mounts").unwrap().contains(w.plain().to_str().unwrap()).then_some(())
+    });
+    fs::write(w.plain().join("f"), "data").unwrap();
+    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!fs::read_to_string("/proc/self/mounts").unwrap().contains(w.plain().to_str().unwrap()));
+    assert!(fs::read_dir(w.plain()).unwrap().next().is_none(), "mountpoint is empty again");
+}
+
+/// Regression: a daemon whose filesystem was unmounted from outside must not unmount
+/// again by path, which took down a new mount made there meanwhile (fuser does that;
+/// vaultfs mounts by itself).
+#[test]
+fn an_immediate_remount_is_not_taken_down_by_the_previous_daemon() {
+    let w = Work::new();
+    w.init();
+    for round in 0..8 {
+        {
+            let _m = w.mount(&[]);
+            fs::write(w.plain().join(format!("r{round}")), "x").unwrap();
+        }
+        let _m = w.mount(&[]);
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        assert!(is_mounted(&w.plain()), "round {round}: the new mount vanished");
+        assert!(w.plain().join(format!("r{round}")).exists());
+    }
+}
