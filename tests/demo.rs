@@ -11,4 +11,5 @@ fn demo_runs_the_workflow_end_to_end() {
     assert!(out.status.success(), "demo failed:\n{}\n{}", stdout(&out), stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("recovered the password exactly"), "munge part did not run:\n{text}");
+    assert!(text.contains("the CSV is stored encrypted"), "vaultfs part did not run:\n{text}");
 }

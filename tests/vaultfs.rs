@@ -483,3 +483,62 @@ fn an_immediate_remount_is_not_taken_down_by_the_previous_daemon() {
         assert!(w.plain().join(format!("r{round}")).exists());
     }
 }
+
+/// Waits until `path` is (or is no longer) a mount point.
+fn wait_mounted(path: &Path, mounted: bool) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < std::time::Duration::from_secs(10) {
+        if is_mounted(path) == mounted {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
+/// Runs `vaultfs …` from a short-lived shell, as a batch script would.
+fn mount_from_script(w: &Work, env: &[(&str, &str)], extra: &str) -> Output {
+    let script = format!(
+        "{} vaultfs -q {extra} -passfile {} {} {} && echo mounted > {}/state",
+        armorbox().display(),
+        w.passfile().display(),
+        w.cipher().display(),
+        w.plain().display(),
+        w.dir.path().display()
+    );
+    run(Command::new("sh").arg("-c").arg(script).envs(env.iter().copied()))
+}
+
+#[test]
+fn inside_a_slurm_job_the_mount_ends_with_the_script_that_made_it() {
+    let w = Work::new();
+    w.init();
+    let out = mount_from_script(&w, &[("SLURM_JOB_ID", "4242")], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(w.dir.path().join("state")).unwrap(), "mounted\n");
+    // The shell has exited: vaultfs unmounts by itself.
+    assert!(wait_mounted(&w.plain(), false), "still mounted after the script ended");
+}
+
+#[test]
+fn outside_slurm_the_mount_stays_unless_asked_and_the_flag_works_both_ways() {
+    let w = Work::new();
+    w.init();
+    let out = mount_from_script(&w, &[], "");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _m = Mount { plain: w.plain() };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(is_mounted(&w.plain()), "gocryptfs behaviour by default outside a job");
+    drop(_m);
+    assert!(wait_mounted(&w.plain(), false));
+
+    let out = mount_from_script(&w, &[], "-unmount-on-exit");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(wait_mounted(&w.plain(), false), "-unmount-on-exit did not unmount");
+
+    let out = mount_from_script(&w, &[("SLURM_JOB_ID", "1")], "-unmount-on-exit=false");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _m = Mount { plain: w.plain() };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert!(is_mounted(&w.plain()), "-unmount-on-exit=false keeps it in a job");
+}

@@ -108,6 +108,12 @@ const FLAGS: &[FlagSpec] = &[
     FlagSpec { names: &["kernel_cache"], kind: Switch, support: Yes, help: "keep the kernel page cache across opens" },
     FlagSpec { names: &["noprealloc"], kind: Switch, support: Yes, help: "do not preallocate space before writes" },
     FlagSpec { names: &["serialize_reads"], kind: Switch, support: Yes, help: "one request at a time" },
+    FlagSpec {
+        names: &["unmount-on-exit"],
+        kind: Switch,
+        support: Yes,
+        help: "unmount when the process that ran vaultfs exits (default inside a Slurm job; =false to keep)",
+    },
     FlagSpec { names: &["ko"], kind: Value, support: Yes, help: "extra kernel mount options, comma-separated" },
     FlagSpec { names: &["o"], kind: Value, support: Yes, help: "mount options as flags: -o ro,allow_other" },
     FlagSpec { names: &["dev"], kind: Switch, support: Yes, help: "allow device files (default: nodev)" },

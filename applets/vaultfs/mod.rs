@@ -13,13 +13,14 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 pub fn run(name: &str, raw: &[OsString]) -> AppletResult {
-    // The background child gets a private marker and its parent's pid in front of the
-    // user's own arguments.
-    let (waiting_parent, user_args) = match raw {
-        [marker, pid, rest @ ..] if marker == mount::DAEMON_CHILD_FLAG => {
-            let pid = pid.to_str().and_then(|p| p.parse().ok()).and_then(rustix::process::Pid::from_raw);
-            (pid, rest)
-        }
+    // The background child gets a private marker, its parent's pid and the caller's pid
+    // in front of the user's own arguments.
+    let pid = |text: &OsString| text.to_str().and_then(|p| p.parse().ok()).and_then(rustix::process::Pid::from_raw);
+    let (origin, user_args) = match raw {
+        [marker, parent, caller, rest @ ..] if marker == mount::DAEMON_CHILD_FLAG => match pid(parent) {
+            Some(waiting_parent) => (Some(mount::DaemonOrigin { waiting_parent, caller: pid(caller) }), rest),
+            None => return Err(Failure::usage("malformed internal daemon arguments")),
+        },
         _ => (None, raw),
     };
     let args = cli::parse(user_args).map_err(|e| Failure::usage(format!("{}\nRun '{name} -help' for usage.", e.0)))?;
@@ -58,7 +59,7 @@ pub fn run(name: &str, raw: &[OsString]) -> AppletResult {
                 ));
             }
             // The background child re-parses the user's own arguments, unchanged.
-            mount::mount(&args, user_args, name, cipher, mountpoint, waiting_parent)
+            mount::mount(&args, user_args, name, cipher, mountpoint, origin)
         }
         (false, _) => Err(Failure::usage(format!(
             "usage: {name} [OPTIONS] CIPHERDIR MOUNTPOINT, or {name} -init|-passwd|-info|-fsck CIPHERDIR (see -help)"

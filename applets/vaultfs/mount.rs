@@ -6,35 +6,52 @@ use super::unlock::open_volume;
 use armorbox::exit::{AppletResult, Failure};
 use armorbox::gocryptfs::exit_code;
 use armorbox::sys::fuse_mount::{self, MountRequest};
+use armorbox::sys::process_watch;
 use armorbox::vaultfs::{MountSettings, VaultFs};
 use fuser::{Config, SessionACL};
+use rustix::process::Pid;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use std::ffi::OsString;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
+use std::path::PathBuf;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 /// Internal: marks the re-executed background child, followed by the pid of the
-/// parent waiting for SIGUSR1 (never typed by users).
+/// parent waiting for SIGUSR1 and the pid of the process that ran vaultfs (never typed
+/// by users).
 pub const DAEMON_CHILD_FLAG: &str = "-armorbox-daemon-child";
 
 fn mountpoint_failure(dir: &Path, why: impl std::fmt::Display) -> Failure {
     Failure::new(exit_code::MOUNTPOINT, format!("invalid mountpoint {}: {why}", dir.display()))
 }
 
-/// `waiting_parent`: set in the background child, the process to tell when ready.
+/// Who started the mount, as the background child learns it from its parent.
+#[derive(Clone, Copy)]
+pub struct DaemonOrigin {
+    /// The vaultfs process waiting for SIGUSR1.
+    pub waiting_parent: Pid,
+    /// The process that ran vaultfs (a batch script's shell, say).
+    pub caller: Option<Pid>,
+}
+
 pub fn mount(
     args: &Args,
     raw_args: &[OsString],
     invoked_as: &str,
     cipher_dir: &Path,
     mountpoint: &Path,
-    waiting_parent: Option<rustix::process::Pid>,
+    origin: Option<DaemonOrigin>,
 ) -> AppletResult {
-    let daemon_child = waiting_parent.is_some();
+    let daemon_child = origin.is_some();
+    let waiting_parent = origin.map(|o| o.waiting_parent);
+    let caller = match origin {
+        Some(o) => o.caller,
+        None => rustix::process::getppid(),
+    };
     let meta = std::fs::metadata(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
     if !meta.is_dir() {
         return Err(mountpoint_failure(mountpoint, "not a directory"));
@@ -59,7 +76,7 @@ pub fn mount(
     let fuse_fd = fuse_mount::mount(&mount_request(args, &cipher_dir, &mountpoint)?).map_err(fuse_failure)?;
     let acl = if args.switch("allow_other") { SessionACL::All } else { SessionACL::Owner };
     let session = fuser::Session::from_fd(fs, fuse_fd, acl, session_config(args)).map_err(|e| {
-        let _ = fuse_mount::unmount(&mountpoint);
+        let _ = fuse_mount::unmount(&mountpoint, false);
         fuse_failure(e)
     })?;
     for pid in notify_pid(args)?.into_iter().chain(waiting_parent) {
@@ -79,15 +96,43 @@ pub fn mount(
         let mut signals = signals;
         if signals.forever().next().is_some() {
             // Unmounting ends the session loop below.
-            if let Err(e) = fuse_mount::unmount(&unmount_at) {
+            if let Err(e) = fuse_mount::unmount(&unmount_at, false) {
                 eprintln!("vaultfs: unmounting {}: {e}", unmount_at.display());
             }
         }
     });
+    if unmount_on_exit(args) {
+        if let Some(caller) = caller {
+            watch_caller(caller, mountpoint.clone());
+        }
+    }
     // Ends when the filesystem is unmounted, by us or by `fusermount -u`/`umount`.
     let result = session.run();
     handle.close();
     result.map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("FUSE session ended with an error: {e}")))
+}
+
+/// Inside a Slurm job the mount ends with the job unless asked otherwise: gocryptfs's
+/// daemon outlives a finished, cancelled or killed job, with the data decrypted.
+fn unmount_on_exit(args: &Args) -> bool {
+    args.switch_or("unmount-on-exit", std::env::var_os("SLURM_JOB_ID").is_some())
+}
+
+/// Unmounts when `caller` exits. Lazily if files are still open: no new access is
+/// possible from then on, which is the point.
+fn watch_caller(caller: Pid, mountpoint: PathBuf) {
+    std::thread::spawn(move || {
+        if process_watch::wait_for_exit(caller).is_ok() {
+            eprintln!(
+                "vaultfs: process {} that mounted {} has exited: unmounting",
+                caller.as_raw_nonzero(),
+                mountpoint.display()
+            );
+            if fuse_mount::unmount(&mountpoint, false).is_err() {
+                let _ = fuse_mount::unmount(&mountpoint, true);
+            }
+        }
+    });
 }
 
 fn fuse_failure(e: std::io::Error) -> Failure {
@@ -160,6 +205,7 @@ fn run_in_background(raw_args: &[OsString], invoked_as: &str, quiet: bool) -> Ap
         .arg0(invoked_as)
         .arg(DAEMON_CHILD_FLAG)
         .arg(std::process::id().to_string())
+        .arg(rustix::process::getppid().map_or(0, |p| p.as_raw_nonzero().get()).to_string())
         .args(raw_args)
         .spawn()
         .map_err(|e| Failure::new(exit_code::FORK_CHILD, format!("cannot start the background process: {e}")))?;

@@ -151,12 +151,16 @@ fn receive_fd(socket: &OwnedFd) -> io::Result<OwnedFd> {
     Err(io::Error::other("fusermount3 sent no /dev/fuse descriptor"))
 }
 
-/// Unmounts our own mount (on SIGTERM and the like).
-pub fn unmount(mountpoint: &Path) -> io::Result<()> {
-    match rustix::mount::unmount(mountpoint, UnmountFlags::empty()) {
+/// Unmounts our own mount (on SIGTERM and the like). `lazy` detaches it even while
+/// files are open: nothing can reach it any more, and it goes when they close.
+pub fn unmount(mountpoint: &Path, lazy: bool) -> io::Result<()> {
+    let flags = if lazy { UnmountFlags::DETACH } else { UnmountFlags::empty() };
+    match rustix::mount::unmount(mountpoint, flags) {
         Ok(()) => Ok(()),
         Err(rustix::io::Errno::PERM) => {
-            let status = Command::new("fusermount3").arg("-u").arg("--").arg(mountpoint).status()?;
+            let mut cmd = Command::new("fusermount3");
+            cmd.arg(if lazy { "-uz" } else { "-u" }).arg("--").arg(mountpoint);
+            let status = cmd.status()?;
             if status.success() { Ok(()) } else { Err(io::Error::other(format!("fusermount3 -u failed ({status})"))) }
         }
         Err(e) => Err(e.into()),

@@ -1,4 +1,5 @@
 //! Small system helpers shared by the applets.
 
 pub mod fuse_mount;
+pub mod process_watch;
 pub mod stdio;

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # `make demo`: the main workflow end to end, on built-in sample data, with a throw-away
-# password. It grows as applets land; today: dispatch and the mask-passwd | munge recipe.
+# password. It grows as applets land; today: dispatch, the mask-passwd | munge recipe and
+# the interactive vaultfs workflow (init, mount, copy a CSV in, unmount, the ciphertext).
 set -euo pipefail
 bin=${1:?usage: demo.sh PATH-TO-ARMORBOX}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+# Unmount before removing anything: never delete through a live decrypted view.
+trap 'fusermount3 -u "$work/data-plain" 2>/dev/null; rm -rf "$work"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
@@ -33,3 +35,22 @@ else
 fi
 echo
 echo "On a terminal, type it instead: export SECRET=\$(mask-passwd | munge -i /dev/stdin)"
+
+step "vaultfs: an encrypted directory, gocryptfs-compatible"
+sample="$(cd "$(dirname "$0")" && pwd)/sample/measurements.csv"
+mkdir "$work/data-encrypted" "$work/data-plain"
+printf '%s\n' "$password" > "$work/passfile"
+chmod 600 "$work/passfile"
+show vaultfs -init -scryptn=10 -passfile "$work/passfile" "$work/data-encrypted"
+show vaultfs -passfile "$work/passfile" "$work/data-encrypted" "$work/data-plain"
+show cp "$sample" "$work/data-plain/"
+show ls -l "$work/data-plain"
+show head -3 "$work/data-plain/measurements.csv"
+show fusermount3 -u "$work/data-plain"
+echo '$ ls -l data-encrypted   # what the disk holds'
+ls -l "$work/data-encrypted" | sed 's/^/  /'
+cipher=$(find "$work/data-encrypted" -type f -size +1k | head -1)
+echo "$ head -c 96 $(basename "$cipher") | od -An -c | head -3   # ciphertext, no CSV in sight"
+head -c 96 "$cipher" | od -An -c | head -3
+if grep -q "patient_id" "$cipher"; then echo "demo: plaintext found in the ciphertext!" >&2; exit 1; fi
+echo "the CSV is stored encrypted; gocryptfs $work/data-encrypted would open it too"
