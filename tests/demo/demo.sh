@@ -6,7 +6,7 @@ set -euo pipefail
 bin=${1:?usage: demo.sh PATH-TO-ARMORBOX}
 work=$(mktemp -d)
 # Unmount before removing anything: never delete through a live decrypted view.
-trap 'fusermount3 -u "$work/data-plain" 2>/dev/null; rm -rf "$work"' EXIT
+trap 'fusermount3 -u "$work/data-plain" 2>/dev/null || true; rm -rf "$work"' EXIT
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 show() { printf '$ %s\n' "$*"; "$@"; }
