@@ -15,6 +15,9 @@ declare -A needs=(
     [chroot]=coreutils
     [gocryptfs]=gocryptfs
     [fusermount3]=fuse3
+    [sbatch]=slurm-client
+    [slurmctld]=slurmctld
+    [slurmd]=slurmd
 )
 missing=()
 for cmd in "${!needs[@]}"; do
@@ -33,5 +36,6 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 "$here/start-munged.sh"
+"$here/start-slurm.sh"
 root=$("$here/bullseye-root.sh")
-echo "prepare: ready (munged answers; Debian 11 root at $root)"
+echo "prepare: ready (munged and a one-node Slurm answer; Debian 11 root at $root)"
