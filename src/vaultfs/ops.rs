@@ -141,12 +141,14 @@ impl VaultFs {
         }
     }
 
-    fn attr(&self, ino: u64, path: &Path, meta: &fs::Metadata) -> FileAttr {
+    /// Attributes as the user sees them: plaintext sizes, the decrypted link length.
+    /// `path` is needed for symlinks only (an open file has none once unlinked).
+    fn attr(&self, ino: u64, path: Option<&Path>, meta: &fs::Metadata) -> FileAttr {
         let kind = file_type(meta.file_type());
         let size = match kind {
             FileType::RegularFile => self.volume.content.cipher_to_plain_size(meta.len()),
-            FileType::Symlink => fs::read_link(path)
-                .ok()
+            FileType::Symlink => path
+                .and_then(|p| fs::read_link(p).ok())
                 .and_then(|t| self.volume.decrypt_link_target(t.as_os_str().as_bytes()))
                 .map(|t| t.len() as u64)
                 .unwrap_or(meta.len()),
@@ -177,7 +179,7 @@ impl VaultFs {
         let meta = fs::symlink_metadata(&path).map_err(errno)?;
         let ino = meta.ino();
         self.nodes.lock().unwrap().remember(ino, Link { parent: parent.0, disk_name: disk_name.into() });
-        Ok(self.attr(ino, &path, &meta))
+        Ok(self.attr(ino, Some(&path), &meta))
     }
 
     /// Gives a newly created object to the calling user when we run as root, as
@@ -287,9 +289,8 @@ fn reply_xattr(reply: ReplyXattr, size: u32, data: &[u8]) {
     }
 }
 
-fn set_times(path: &Path, atime: Option<TimeOrNow>, mtime: Option<TimeOrNow>) -> io::Result<()> {
-    use rustix::fs::Timespec;
-    use rustix::fs::{AtFlags, CWD, Timestamps, UTIME_NOW, UTIME_OMIT};
+fn timestamps(atime: Option<TimeOrNow>, mtime: Option<TimeOrNow>) -> rustix::fs::Timestamps {
+    use rustix::fs::{Timespec, Timestamps, UTIME_NOW, UTIME_OMIT};
     let spec = |t: Option<TimeOrNow>| match t {
         None => Timespec { tv_sec: 0, tv_nsec: UTIME_OMIT },
         Some(TimeOrNow::Now) => Timespec { tv_sec: 0, tv_nsec: UTIME_NOW },
@@ -298,8 +299,16 @@ fn set_times(path: &Path, atime: Option<TimeOrNow>, mtime: Option<TimeOrNow>) ->
             Timespec { tv_sec: d.as_secs() as i64, tv_nsec: d.subsec_nanos() as _ }
         }
     };
-    let times = Timestamps { last_access: spec(atime), last_modification: spec(mtime) };
-    rustix::fs::utimensat(CWD, path, &times, AtFlags::SYMLINK_NOFOLLOW).map_err(io::Error::from)
+    Timestamps { last_access: spec(atime), last_modification: spec(mtime) }
+}
+
+fn set_times(path: &Path, atime: Option<TimeOrNow>, mtime: Option<TimeOrNow>) -> io::Result<()> {
+    let times = timestamps(atime, mtime);
+    rustix::fs::utimensat(rustix::fs::CWD, path, &times, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).map_err(io::Error::from)
+}
+
+fn set_times_fd(file: &File, atime: Option<TimeOrNow>, mtime: Option<TimeOrNow>) -> io::Result<()> {
+    rustix::fs::futimens(file, &timestamps(atime, mtime)).map_err(io::Error::from)
 }
 
 impl Filesystem for VaultFs {
@@ -327,11 +336,16 @@ impl Filesystem for VaultFs {
         self.nodes.lock().unwrap().forget(ino.0, nlookup);
     }
 
-    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        let result = self.path(ino).and_then(|path| {
-            let meta = fs::symlink_metadata(&path).map_err(errno)?;
-            Ok(self.attr(ino.0, &path, &meta))
-        });
+    fn getattr(&self, _req: &Request, ino: INodeNo, fh: Option<FileHandle>, reply: ReplyAttr) {
+        // Through the open file when there is one: it works after unlink, too.
+        let open = fh.and_then(|fh| self.open_file(fh).ok());
+        let result = match open {
+            Some(open) => open.file.metadata().map(|meta| self.attr(ino.0, None, &meta)).map_err(errno),
+            None => self.path(ino).and_then(|path| {
+                let meta = fs::symlink_metadata(&path).map_err(errno)?;
+                Ok(self.attr(ino.0, Some(&path), &meta))
+            }),
+        };
         match result {
             Ok(attr) => reply.attr(&self.ttl, &attr),
             Err(e) => reply.error(e),
@@ -358,31 +372,59 @@ impl Filesystem for VaultFs {
     ) {
         let result = (|| {
             self.check_writable()?;
-            let path = self.path(ino)?;
+            // Through the open file when there is one (ftruncate on an unlinked file…).
+            let open = fh.and_then(|fh| self.open_file(fh).ok());
+            let path = match &open {
+                Some(_) => None,
+                None => Some(self.path(ino)?),
+            };
             if let Some(mode) = mode {
-                fs::set_permissions(&path, fs::Permissions::from_mode(mode & 0o7777)).map_err(errno)?;
+                let perm = fs::Permissions::from_mode(mode & 0o7777);
+                match (&open, &path) {
+                    (Some(open), _) => open.file.set_permissions(perm),
+                    (None, Some(path)) => fs::set_permissions(path, perm),
+                    _ => unreachable!(),
+                }
+                .map_err(errno)?;
             }
             if uid.is_some() || gid.is_some() {
-                std::os::unix::fs::lchown(&path, uid, gid).map_err(errno)?;
+                match (&open, &path) {
+                    (Some(open), _) => std::os::unix::fs::fchown(&open.file, uid, gid),
+                    (None, Some(path)) => std::os::unix::fs::lchown(path, uid, gid),
+                    _ => unreachable!(),
+                }
+                .map_err(errno)?;
             }
             if let Some(size) = size {
                 let lock = self.nodes.lock().unwrap().content_lock(ino.0);
                 let _guard = lock.write().unwrap();
-                let opened;
-                let file = match fh.and_then(|fh| self.open_file(fh).ok()) {
-                    Some(open) => {
-                        opened = open;
-                        &opened.file
-                    }
-                    None => &OpenOptions::new().read(true).write(true).open(&path).map_err(errno)?,
-                };
-                self.content(file).truncate(size).map_err(errno)?;
+                match (&open, &path) {
+                    (Some(open), _) => self.content(&open.file).truncate(size),
+                    (None, Some(path)) => OpenOptions::new()
+                        .read(true)
+                        .write(true)
+                        .custom_flags(rustix::fs::OFlags::NOFOLLOW.bits() as i32)
+                        .open(path)
+                        .and_then(|file| self.content(&file).truncate(size)),
+                    _ => unreachable!(),
+                }
+                .map_err(errno)?;
             }
             if atime.is_some() || mtime.is_some() {
-                set_times(&path, atime, mtime).map_err(errno)?;
+                match (&open, &path) {
+                    (Some(open), _) => set_times_fd(&open.file, atime, mtime),
+                    (None, Some(path)) => set_times(path, atime, mtime),
+                    _ => unreachable!(),
+                }
+                .map_err(errno)?;
             }
-            let meta = fs::symlink_metadata(&path).map_err(errno)?;
-            Ok(self.attr(ino.0, &path, &meta))
+            let meta = match (&open, &path) {
+                (Some(open), _) => open.file.metadata(),
+                (None, Some(path)) => fs::symlink_metadata(path),
+                _ => unreachable!(),
+            }
+            .map_err(errno)?;
+            Ok(self.attr(ino.0, path.as_deref(), &meta))
         })();
         match result {
             Ok(attr) => reply.attr(&self.ttl, &attr),
