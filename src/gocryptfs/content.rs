@@ -13,7 +13,7 @@ pub const PLAIN_BS: usize = 4096;
 pub const HEADER_LEN: usize = 18;
 const VERSION: [u8; 2] = [0, 2];
 /// Below this many blocks, threads cost more than they save.
-const PARALLEL_MIN_BLOCKS: usize = 8;
+const PARALLEL_MIN_BLOCKS: usize = 64;
 
 pub type FileId = [u8; 16];
 
@@ -108,12 +108,33 @@ impl ContentCrypto {
     /// Seals consecutive plaintext blocks starting at `first_block` (only the last may
     /// be short).
     pub fn encrypt_blocks(&self, first_block: u64, file_id: &FileId, plain: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        self.encrypt_blocks_into(first_block, file_id, plain, &mut out)?;
+        Ok(out)
+    }
+
+    /// As `encrypt_blocks`, into a buffer the caller reuses (large requests would
+    /// otherwise cost a fresh mmap and page faults each time).
+    pub fn encrypt_blocks_into(
+        &self,
+        first_block: u64,
+        file_id: &FileId,
+        plain: &[u8],
+        out: &mut Vec<u8>,
+    ) -> io::Result<()> {
         let nonce_len = self.aead.nonce_len();
         let blocks = plain.len().div_ceil(PLAIN_BS);
-        let mut nonces = vec![0u8; blocks * nonce_len];
-        random::fill(&mut nonces)?;
+        let mut nonces = [0u8; 24 * 256];
+        let nonces = if blocks * nonce_len <= nonces.len() {
+            &mut nonces[..blocks * nonce_len]
+        } else {
+            &mut vec![0u8; blocks * nonce_len][..]
+        };
+        random::fill(nonces)?;
+        let nonces = &*nonces;
         let cbs = self.cipher_bs();
-        let mut out = vec![0u8; plain.len() + blocks * self.aead.overhead()];
+        out.clear();
+        out.resize(plain.len() + blocks * self.aead.overhead(), 0);
         let seal = |(i, (plain_block, out_block)): (usize, (&[u8], &mut [u8]))| {
             let aad = Self::aad(first_block + i as u64, file_id);
             self.aead.seal_into(&nonces[i * nonce_len..][..nonce_len], &aad, plain_block, out_block);
@@ -123,12 +144,25 @@ impl ContentCrypto {
         } else {
             plain.chunks(PLAIN_BS).zip(out.chunks_mut(cbs)).enumerate().for_each(seal);
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Opens consecutive cipher blocks starting at `first_block`. An all-zero full block
     /// is a hole and reads as zeros; any other failure names the block.
     pub fn decrypt_blocks(&self, first_block: u64, file_id: &FileId, cipher: &[u8]) -> Result<Vec<u8>, CorruptBlock> {
+        let mut out = Vec::new();
+        self.decrypt_blocks_into(first_block, file_id, cipher, &mut out)?;
+        Ok(out)
+    }
+
+    /// As `decrypt_blocks`, into a buffer the caller reuses.
+    pub fn decrypt_blocks_into(
+        &self,
+        first_block: u64,
+        file_id: &FileId,
+        cipher: &[u8],
+        out: &mut Vec<u8>,
+    ) -> Result<(), CorruptBlock> {
         let cbs = self.cipher_bs();
         let overhead = self.aead.overhead();
         let blocks = cipher.len().div_ceil(cbs);
@@ -136,7 +170,8 @@ impl ContentCrypto {
         if tail != 0 && tail <= overhead {
             return Err(CorruptBlock { block_no: first_block + blocks as u64 - 1 });
         }
-        let mut out = vec![0u8; cipher.len() - blocks * overhead];
+        out.clear();
+        out.resize(cipher.len() - blocks * overhead, 0);
         let open = |(i, (cipher_block, out_block)): (usize, (&[u8], &mut [u8]))| {
             let block_no = first_block + i as u64;
             if cipher_block.len() == cbs && cipher_block.iter().all(|&b| b == 0) {
@@ -151,7 +186,7 @@ impl ContentCrypto {
         } else {
             cipher.chunks(cbs).zip(out.chunks_mut(PLAIN_BS)).enumerate().try_for_each(open)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Seals a short value that lives outside a file body (symlink target, xattr

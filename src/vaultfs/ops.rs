@@ -626,15 +626,21 @@ impl Filesystem for VaultFs {
         _lock_owner: Option<LockOwner>,
         reply: ReplyData,
     ) {
-        let result = self.open_file(fh).and_then(|open| {
-            let lock = self.nodes.lock().unwrap().content_lock(ino.0);
-            let _guard = lock.read().unwrap();
-            self.content(&open.file).read_at(offset, size as usize).map_err(errno)
-        });
-        match result {
-            Ok(data) => reply.data(&data),
-            Err(e) => reply.error(e),
+        thread_local! {
+            // Reused across requests (see content_io): no fresh megabyte per read.
+            static READ_BUF: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
         }
+        READ_BUF.with_borrow_mut(|data| {
+            let result = self.open_file(fh).and_then(|open| {
+                let lock = self.nodes.lock().unwrap().content_lock(ino.0);
+                let _guard = lock.read().unwrap();
+                self.content(&open.file).read_into(offset, size as usize, data).map_err(errno)
+            });
+            match result {
+                Ok(()) => reply.data(data),
+                Err(e) => reply.error(e),
+            }
+        });
     }
 
     fn write(
