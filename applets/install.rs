@@ -5,6 +5,7 @@
 
 use crate::registry::APPLETS;
 use armorbox::exit::{Failure, code};
+use armorbox::sys::self_exe;
 use std::ffi::OsString;
 use std::fs;
 use std::io;
@@ -20,9 +21,9 @@ enum LinkKind {
     Symbolic,
 }
 
-pub fn run(argv0: &OsString, args: &[OsString]) -> Result<(), Failure> {
+pub fn run(args: &[OsString]) -> Result<(), Failure> {
     let (kind, dir) = parse(args)?;
-    let exe = own_binary(argv0)?;
+    let exe = self_exe::own_binary().map_err(|e| Failure::new(code::IO, e.to_string()))?;
     let dir_meta = fs::metadata(&dir).map_err(|e| Failure::new(code::IO, format!("{}: {e}", dir.display())))?;
     if !dir_meta.is_dir() {
         return Err(Failure::new(code::IO, format!("{}: not a directory", dir.display())));
@@ -54,24 +55,6 @@ fn parse(args: &[OsString]) -> Result<(LinkKind, PathBuf), Failure> {
         [dir] if !dir.to_string_lossy().starts_with('-') => Ok((LinkKind::Hard, PathBuf::from(dir))),
         _ => Err(usage()),
     }
-}
-
-/// The binary itself: /proc/self/exe, or, where /proc is not mounted (a fresh chroot),
-/// argv[0] as a path or looked up in PATH, as the shell found it.
-fn own_binary(argv0: &OsString) -> Result<PathBuf, Failure> {
-    if let Ok(exe) = std::env::current_exe().and_then(fs::canonicalize) {
-        return Ok(exe);
-    }
-    let named = Path::new(argv0);
-    let candidates: Vec<PathBuf> = if named.components().count() > 1 {
-        vec![named.to_path_buf()]
-    } else {
-        let path = std::env::var_os("PATH").unwrap_or_default();
-        std::env::split_paths(&path).map(|dir| dir.join(named)).collect()
-    };
-    candidates.into_iter().find_map(|candidate| fs::canonicalize(candidate).ok().filter(|p| p.is_file())).ok_or_else(
-        || Failure::new(code::IO, "cannot find the armorbox binary itself (no /proc/self/exe; run it by its path)"),
-    )
 }
 
 /// A relative target when the binary sits in DIR itself, so the tree can be moved.

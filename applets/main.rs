@@ -45,11 +45,11 @@ fn dispatch(argv: Vec<OsString>) -> i32 {
     if !invoked.is_empty() && !invoked.starts_with("armorbox") {
         return unknown_applet(&invoked);
     }
-    multiplexer(&argv0, rest)
+    multiplexer(rest)
 }
 
 /// `armorbox [--help|--version|--list|--install …|APPLET ARGS…]`.
-fn multiplexer(argv0: &OsString, args: Vec<OsString>) -> i32 {
+fn multiplexer(args: Vec<OsString>) -> i32 {
     let Some(first) = args.first() else {
         print!("{}", registry::overview(VERSION));
         return 0;
@@ -69,7 +69,7 @@ fn multiplexer(argv0: &OsString, args: Vec<OsString>) -> i32 {
             }
             0
         }
-        Some("--install") => match install::run(argv0, &args[1..]) {
+        Some("--install") => match install::run(&args[1..]) {
             Ok(()) => 0,
             Err(failure) => exit::report("armorbox --install", &failure),
         },

@@ -109,3 +109,23 @@ fn masked_prompt_works_on_a_terminal_inside_debian_11() {
     assert_eq!(pane.output(), b"on bullseye\n");
     assert!(pane.terminal_mode_restored());
 }
+
+#[test]
+fn vaultfs_without_dev_fuse_says_so_with_exit_19() {
+    // The bare root has no /dev/fuse, as a container or a node without the module.
+    let installed = InstalledInRoot::new();
+    for dir in ["cipher", "plain"] {
+        std::fs::create_dir(installed.dir.path().join(dir)).unwrap();
+    }
+    std::fs::write(installed.dir.path().join("pw"), "pw\n").unwrap();
+    let (pw, cipher, plain) = (installed.inside("pw"), installed.inside("cipher"), installed.inside("plain"));
+    let init = run(installed
+        .chroot("armorbox")
+        .args(["vaultfs", "-q", "-init", "-scryptn=10", "-passfile"])
+        .arg(&pw)
+        .arg(&cipher));
+    assert!(init.status.success(), "{}", stderr(&init));
+    let out = run(installed.chroot("armorbox").args(["vaultfs", "-passfile"]).arg(&pw).arg(&cipher).arg(&plain));
+    assert_eq!(out.status.code(), Some(19), "{}", stderr(&out));
+    assert!(stderr(&out).contains("/dev/fuse is missing"), "{}", stderr(&out));
+}

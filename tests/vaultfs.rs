@@ -542,3 +542,38 @@ fn outside_slurm_the_mount_stays_unless_asked_and_the_flag_works_both_ways() {
     std::thread::sleep(std::time::Duration::from_millis(300));
     assert!(is_mounted(&w.plain()), "-unmount-on-exit=false keeps it in a job");
 }
+
+#[test]
+fn two_sharedstorage_mounts_of_one_directory_stay_coherent() {
+    let w = Work::new();
+    w.init();
+    let second = w.dir.path().join("plain2");
+    fs::create_dir(&second).unwrap();
+    let _a = w.mount(&["-sharedstorage"]);
+    let out = w.vaultfs(&[
+        "-q",
+        "-sharedstorage",
+        "-passfile",
+        w.passfile().to_str().unwrap(),
+        w.cipher().to_str().unwrap(),
+        second.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _b = Mount { plain: second.clone() };
+    let (a, b) = (w.plain(), second);
+    fs::write(a.join("f"), "one").unwrap();
+    assert_eq!(fs::read_to_string(b.join("f")).unwrap(), "one");
+    fs::write(b.join("f"), "two, longer").unwrap();
+    assert_eq!(fs::read_to_string(a.join("f")).unwrap(), "two, longer");
+    assert_eq!(fs::metadata(a.join("f")).unwrap().len(), 11, "size seen at once on the other mount");
+    fs::rename(a.join("f"), a.join("g")).unwrap();
+    assert!(!b.join("f").exists());
+    assert_eq!(fs::read_to_string(b.join("g")).unwrap(), "two, longer");
+    // Inode numbers are the same on both mounts and stable.
+    assert_eq!(fs::metadata(a.join("g")).unwrap().ino(), fs::metadata(b.join("g")).unwrap().ino());
+    fs::create_dir(b.join("d")).unwrap();
+    fs::write(a.join("d/inner"), "x").unwrap();
+    fs::remove_file(b.join("d/inner")).unwrap();
+    fs::remove_dir(a.join("d")).unwrap();
+    assert!(!b.join("d").exists());
+}

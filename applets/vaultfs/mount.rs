@@ -6,7 +6,7 @@ use super::unlock::open_volume;
 use armorbox::exit::{AppletResult, Failure};
 use armorbox::gocryptfs::exit_code;
 use armorbox::sys::fuse_mount::{self, MountRequest};
-use armorbox::sys::process_watch;
+use armorbox::sys::{process_watch, self_exe};
 use armorbox::vaultfs::{MountSettings, VaultFs};
 use fuser::{Config, SessionACL};
 use rustix::process::Pid;
@@ -199,7 +199,7 @@ fn run_in_background(raw_args: &[OsString], invoked_as: &str, quiet: bool) -> Ap
     let ready = Arc::new(AtomicBool::new(false));
     signal_hook::flag::register(SIGUSR1, Arc::clone(&ready))
         .map_err(|e| Failure::new(exit_code::FORK_CHILD, format!("signal setup: {e}")))?;
-    let exe = std::env::current_exe()
+    let exe = self_exe::own_binary()
         .map_err(|e| Failure::new(exit_code::FORK_CHILD, format!("cannot re-run myself: {e}")))?;
     let mut child = Command::new(exe)
         .arg0(invoked_as)

@@ -2,4 +2,5 @@
 
 pub mod fuse_mount;
 pub mod process_watch;
+pub mod self_exe;
 pub mod stdio;
