@@ -334,7 +334,7 @@ fn bad_input_gets_gocryptfs_exit_codes_and_clear_messages() {
     let out = w.vaultfs(&["-bogusflag", c, p]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("-bogusflag"));
-    let out = w.vaultfs(&["-idle=5m", c, p]);
+    let out = w.vaultfs(&["-ctlsock=/tmp/ctl", c, p]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("does not support yet"), "{}", stderr(&out));
     let empty = w.dir.path().join("empty-pw");
@@ -576,4 +576,40 @@ fn two_sharedstorage_mounts_of_one_directory_stay_coherent() {
     fs::remove_file(b.join("d/inner")).unwrap();
     fs::remove_dir(a.join("d")).unwrap();
     assert!(!b.join("d").exists());
+}
+
+#[test]
+fn idle_unmounts_after_the_given_time_but_not_while_a_file_is_open() {
+    let w = Work::new();
+    w.init();
+    let m = w.mount(&["-idle=1s"]);
+    fs::write(w.plain().join("f"), "x").unwrap();
+    let open = fs::File::open(w.plain().join("f")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    assert!(is_mounted(&w.plain()), "unmounted while a file was open");
+    drop(open);
+    assert!(wait_mounted(&w.plain(), false), "-idle=1s never unmounted");
+    std::mem::forget(m);
+}
+
+#[test]
+fn force_owner_shows_every_file_with_the_given_owner() {
+    let w = Work::new();
+    w.init();
+    let _m = w.mount(&["-force_owner=4321:8765"]);
+    fs::write(w.plain().join("f"), "x").unwrap();
+    for path in [w.plain().join("f"), w.plain()] {
+        let meta = fs::metadata(&path).unwrap();
+        assert_eq!((meta.uid(), meta.gid()), (4321, 8765), "{}", path.display());
+    }
+    // Stored with the real owner: only the view changes.
+    let stored = fs::read_dir(w.cipher())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.ends_with("gocryptfs.conf") && !p.ends_with("gocryptfs.diriv"))
+        .unwrap();
+    assert_eq!(fs::metadata(stored).unwrap().uid(), 0);
+    let bad =
+        w.vaultfs(&["-force_owner=alice", w.cipher().to_str().unwrap(), w.dir.path().join("x").to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
 }

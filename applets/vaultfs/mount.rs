@@ -46,6 +46,9 @@ pub fn mount(
     mountpoint: &Path,
     origin: Option<DaemonOrigin>,
 ) -> AppletResult {
+    // Flags first: a bad value is a usage error whatever state the directories are in.
+    let owner = force_owner(args)?;
+    let idle = idle_limit(args)?;
     let daemon_child = origin.is_some();
     let waiting_parent = origin.map(|o| o.waiting_parent);
     let caller = match origin {
@@ -70,11 +73,15 @@ pub fn mount(
         no_prealloc: args.switch("noprealloc"),
         read_only: args.switch("ro"),
         kernel_cache: args.switch("kernel_cache"),
+        force_owner: owner,
     };
+    let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
     let fs = VaultFs::new(volume, cipher_dir.clone(), settings);
+    let activity = fs.activity();
     let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
-    let fuse_fd = fuse_mount::mount(&mount_request(args, &cipher_dir, &mountpoint)?).map_err(fuse_failure)?;
-    let acl = if args.switch("allow_other") { SessionACL::All } else { SessionACL::Owner };
+    let fuse_fd =
+        fuse_mount::mount(&mount_request(args, &cipher_dir, &mountpoint, allow_other)?).map_err(fuse_failure)?;
+    let acl = if allow_other { SessionACL::All } else { SessionACL::Owner };
     let session = fuser::Session::from_fd(fs, fuse_fd, acl, session_config(args)).map_err(|e| {
         let _ = fuse_mount::unmount(&mountpoint, false);
         fuse_failure(e)
@@ -101,6 +108,9 @@ pub fn mount(
             }
         }
     });
+    if let Some(limit) = idle {
+        watch_idle(activity, limit, mountpoint.clone());
+    }
     if unmount_on_exit(args) {
         if let Some(caller) = caller {
             watch_caller(caller, mountpoint.clone());
@@ -135,6 +145,36 @@ fn watch_caller(caller: Pid, mountpoint: PathBuf) {
     });
 }
 
+fn force_owner(args: &Args) -> Result<Option<(u32, u32)>, Failure> {
+    let Some(text) = args.value_str("force_owner").map_err(super::unlock::usage)? else { return Ok(None) };
+    let parsed = text.split_once(':').and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)));
+    parsed.map(Some).ok_or_else(|| Failure::usage(format!("-force_owner {text}: expected UID:GID, numbers")))
+}
+
+fn idle_limit(args: &Args) -> Result<Option<Duration>, Failure> {
+    let Some(text) = args.value_str("i").map_err(super::unlock::usage)? else { return Ok(None) };
+    armorbox::vaultfs::parse_go_duration(text)
+        .filter(|d| !d.is_zero())
+        .map(Some)
+        .ok_or_else(|| Failure::usage(format!("-idle {text}: expected a duration such as 10m or 1h30m")))
+}
+
+/// `-idle`: checks every min(limit/4, 2 min), as gocryptfs does.
+fn watch_idle(activity: Arc<armorbox::vaultfs::Activity>, limit: Duration, mountpoint: PathBuf) {
+    let every = (limit / 4).min(Duration::from_secs(120)).max(Duration::from_millis(100));
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(every);
+            if activity.idle_for(limit) {
+                eprintln!("vaultfs: idle for {limit:?}: unmounting {}", mountpoint.display());
+                if fuse_mount::unmount(&mountpoint, false).is_ok() {
+                    return;
+                }
+            }
+        }
+    });
+}
+
 fn fuse_failure(e: std::io::Error) -> Failure {
     let hint = if !Path::new("/dev/fuse").exists() {
         " (/dev/fuse is missing: load the fuse module, or ask for FUSE in the container/job)"
@@ -152,7 +192,12 @@ fn notify_pid(args: &Args) -> Result<Option<rustix::process::Pid>, Failure> {
     Ok(rustix::process::Pid::from_raw(pid))
 }
 
-fn mount_request(args: &Args, cipher_dir: &Path, mountpoint: &Path) -> Result<MountRequest, Failure> {
+fn mount_request(
+    args: &Args,
+    cipher_dir: &Path,
+    mountpoint: &Path,
+    allow_other: bool,
+) -> Result<MountRequest, Failure> {
     let extra = args.value_str("ko").map_err(super::unlock::usage)?.unwrap_or_default();
     Ok(MountRequest {
         mountpoint: mountpoint.to_path_buf(),
@@ -160,8 +205,8 @@ fn mount_request(args: &Args, cipher_dir: &Path, mountpoint: &Path) -> Result<Mo
         // The type shows as fuse.gocryptfs, so scripts that look for it keep working.
         subtype: "gocryptfs".into(),
         read_only: args.switch("ro"),
-        allow_other: args.switch("allow_other"),
-        default_permissions: args.switch("allow_other"),
+        allow_other,
+        default_permissions: allow_other,
         // The safer of each pair wins, as in gocryptfs; FUSE defaults are nodev, nosuid.
         dev: args.switch("dev") && !args.switch("nodev"),
         suid: args.switch("suid") && !args.switch("nosuid"),

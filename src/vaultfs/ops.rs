@@ -37,6 +37,8 @@ pub struct MountSettings {
     pub read_only: bool,
     /// -kernel_cache
     pub kernel_cache: bool,
+    /// -force_owner: every file shows this uid and gid.
+    pub force_owner: Option<(u32, u32)>,
 }
 
 struct OpenFile {
@@ -53,6 +55,7 @@ pub struct VaultFs {
     next_handle: AtomicU64,
     ttl: Duration,
     running_as_root: bool,
+    activity: Arc<super::activity::Activity>,
 }
 
 fn errno(e: io::Error) -> Errno {
@@ -91,10 +94,17 @@ impl VaultFs {
             ttl,
             settings,
             running_as_root: rustix::process::geteuid().is_root(),
+            activity: Arc::default(),
         }
     }
 
+    /// For the `-idle` watcher, which runs beside the session.
+    pub fn activity(&self) -> Arc<super::activity::Activity> {
+        Arc::clone(&self.activity)
+    }
+
     fn path(&self, ino: INodeNo) -> Result<PathBuf, Errno> {
+        self.activity.touch();
         self.nodes.lock().unwrap().cipher_path(ino.0).ok_or(Errno::ESTALE)
     }
 
@@ -165,8 +175,8 @@ impl VaultFs {
             kind,
             perm: (meta.mode() & 0o7777) as u16,
             nlink: meta.nlink() as u32,
-            uid: meta.uid(),
-            gid: meta.gid(),
+            uid: self.settings.force_owner.map_or(meta.uid(), |(uid, _)| uid),
+            gid: self.settings.force_owner.map_or(meta.gid(), |(_, gid)| gid),
             rdev: meta.rdev() as u32,
             blksize: 4096,
             flags: 0,
@@ -195,6 +205,7 @@ impl VaultFs {
     }
 
     fn open_file(&self, fh: FileHandle) -> Result<Arc<OpenFile>, Errno> {
+        self.activity.touch();
         self.files.lock().unwrap().get(&fh.0).cloned().ok_or(Errno::EBADF)
     }
 
@@ -606,6 +617,7 @@ impl Filesystem for VaultFs {
             }
             let fh = self.new_handle();
             self.files.lock().unwrap().insert(fh, Arc::new(OpenFile { file }));
+            self.activity.opened();
             Ok(fh)
         })();
         let open_flags = if self.settings.kernel_cache { FopenFlags::FOPEN_KEEP_CACHE } else { FopenFlags::empty() };
@@ -680,7 +692,9 @@ impl Filesystem for VaultFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        self.files.lock().unwrap().remove(&fh.0);
+        if self.files.lock().unwrap().remove(&fh.0).is_some() {
+            self.activity.closed();
+        }
         reply.ok();
     }
 
@@ -869,6 +883,7 @@ impl Filesystem for VaultFs {
                 let file = opened.into_inner().unwrap().expect("created file is open");
                 let fh = self.new_handle();
                 self.files.lock().unwrap().insert(fh, Arc::new(OpenFile { file }));
+                self.activity.opened();
                 reply.created(&self.ttl, &attr, Generation(0), FileHandle(fh), FopenFlags::empty());
             }
             Err(e) => reply.error(e),
