@@ -334,7 +334,7 @@ fn bad_input_gets_gocryptfs_exit_codes_and_clear_messages() {
     let out = w.vaultfs(&["-bogusflag", c, p]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("-bogusflag"));
-    let out = w.vaultfs(&["-ctlsock=/tmp/ctl", c, p]);
+    let out = w.vaultfs(&["-reverse", c, p]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("does not support yet"), "{}", stderr(&out));
     let empty = w.dir.path().join("empty-pw");
@@ -612,4 +612,51 @@ fn force_owner_shows_every_file_with_the_given_owner() {
     let bad =
         w.vaultfs(&["-force_owner=alice", w.cipher().to_str().unwrap(), w.dir.path().join("x").to_str().unwrap()]);
     assert_eq!(bad.status.code(), Some(1));
+}
+
+/// Sends one request to a control socket and returns the JSON answer.
+fn ask_ctlsock(socket: &Path, request: &str) -> serde_json::Value {
+    use std::io::{BufRead, Write};
+    let mut stream = std::os::unix::net::UnixStream::connect(socket).unwrap();
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(stream).read_line(&mut line).unwrap();
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("not JSON: {line:?}: {e}"))
+}
+
+#[test]
+fn ctlsock_answers_like_gocryptfs() {
+    let w = Work::new();
+    w.init();
+    let long = format!("long-{}", "z".repeat(190));
+    let socket = w.dir.path().join("ctl.sock");
+    let ours = {
+        let _m = w.mount(&["-ctlsock", socket.to_str().unwrap()]);
+        fs::create_dir(w.plain().join("dir")).unwrap();
+        fs::write(w.plain().join("dir/file.txt"), "x").unwrap();
+        fs::write(w.plain().join(&long), "y").unwrap();
+        let mut answers = Vec::new();
+        for path in ["dir/file.txt", long.as_str(), "dir"] {
+            let reply = ask_ctlsock(&socket, &format!("{{\"EncryptPath\":\"{path}\"}}"));
+            assert_eq!(reply["ErrNo"], 0, "{reply}");
+            let cipher = reply["Result"].as_str().unwrap().to_string();
+            assert!(w.cipher().join(&cipher).exists(), "{cipher} is not in the cipher dir");
+            let back = ask_ctlsock(&socket, &format!("{{\"DecryptPath\":\"{cipher}\"}}"));
+            assert_eq!(back["Result"], path, "{back}");
+            answers.push(cipher);
+        }
+        let bad = ask_ctlsock(&socket, "{\"EncryptPath\":\"a\",\"DecryptPath\":\"b\"}");
+        assert_eq!(bad["ErrNo"], 22);
+        answers
+    };
+    common::wait_for("the socket to go at unmount", std::time::Duration::from_secs(5), || (!socket.exists()).then_some(()));
+    // The real gocryptfs gives the same answers on the same directory.
+    require("gocryptfs");
+    let out = run(Command::new("gocryptfs").args(["-q", "-ctlsock"]).arg(&socket).arg("-passfile").arg(w.passfile()).arg(w.cipher()).arg(w.plain()));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _m = Mount { plain: w.plain() };
+    for (path, ours) in ["dir/file.txt", long.as_str(), "dir"].iter().zip(&ours) {
+        let theirs = ask_ctlsock(&socket, &format!("{{\"EncryptPath\":\"{path}\"}}"));
+        assert_eq!(theirs["Result"].as_str().unwrap(), ours, "gocryptfs disagrees on {path}");
+    }
 }

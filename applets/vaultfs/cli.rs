@@ -140,7 +140,12 @@ const FLAGS: &[FlagSpec] = &[
         support: Yes,
         help: "show every file as owned by UID:GID (implies -allow_other)",
     },
-    FlagSpec { names: &["ctlsock"], kind: Value, support: NotYet, help: "" },
+    FlagSpec {
+        names: &["ctlsock"],
+        kind: Value,
+        support: Yes,
+        help: "answer EncryptPath/DecryptPath JSON requests on this Unix socket",
+    },
     FlagSpec { names: &["reverse"], kind: Switch, support: NotYet, help: "" },
     FlagSpec { names: &["fido2"], kind: Value, support: NotYet, help: "" },
     FlagSpec { names: &["acl"], kind: Switch, support: NotYet, help: "" },
@@ -289,7 +294,7 @@ pub fn help(name: &str) -> String {
         text.push_str(&format!("  {:<28} {}\n", format!("{}{arg}", names.join(", ")), spec.help));
     }
     text.push_str(
-        "\nNot yet supported (refused): -ctlsock -reverse -fido2 -acl and the exclusion flags.\n\
+        "\nNot yet supported (refused): -reverse -fido2 -acl and the exclusion flags.\n\
          Exit codes are gocryptfs's: 1 usage, 6 bad CIPHERDIR, 7 init, 8 config, 9 password read, 10 mountpoint,\n\
          12 wrong password, 13 weak scrypt, 14 bad master key, 19 FUSE, 22 empty password, 23/24 config open/write,\n\
          26 fsck found damage, 27 deprecated format.\n",
@@ -326,7 +331,7 @@ mod tests {
     fn unknown_and_unsupported_flags_are_refused_by_name() {
         assert_eq!(p(&["-bogus"]).unwrap_err().0, "flag provided but not defined: -bogus");
         assert!(p(&["-reverse", "a", "b"]).unwrap_err().0.contains("does not support yet"));
-        assert!(p(&["-ctlsock=/s", "a", "b"]).unwrap_err().0.contains("-ctlsock"));
+        assert!(p(&["-fido2=/dev/hidraw0", "a", "b"]).unwrap_err().0.contains("-fido2"));
         assert!(p(&["-passfile"]).unwrap_err().0.contains("needs an argument"));
     }
 

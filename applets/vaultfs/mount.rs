@@ -7,11 +7,12 @@ use armorbox::exit::{AppletResult, Failure};
 use armorbox::gocryptfs::exit_code;
 use armorbox::sys::fuse_mount::{self, MountRequest};
 use armorbox::sys::{process_watch, self_exe};
-use armorbox::vaultfs::{MountSettings, VaultFs};
+use armorbox::vaultfs::{MountSettings, VaultFs, ctlsock};
 use fuser::{Config, SessionACL};
 use rustix::process::Pid;
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM, SIGUSR1};
 use std::ffi::OsString;
+use std::os::unix::net::UnixListener;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::path::PathBuf;
@@ -67,7 +68,8 @@ pub fn mount(
     }
     let cipher_dir = std::fs::canonicalize(cipher_dir)
         .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", cipher_dir.display())))?;
-    let volume = open_volume(args, &cipher_dir)?;
+    let volume = Arc::new(open_volume(args, &cipher_dir)?);
+    let control_socket = bind_control_socket(args)?;
     let settings = MountSettings {
         shared_storage: args.switch("sharedstorage"),
         no_prealloc: args.switch("noprealloc"),
@@ -76,7 +78,7 @@ pub fn mount(
         force_owner: owner,
     };
     let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
-    let fs = VaultFs::new(volume, cipher_dir.clone(), settings);
+    let fs = VaultFs::new(Arc::clone(&volume), cipher_dir.clone(), settings);
     let activity = fs.activity();
     let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
     let fuse_fd =
@@ -108,6 +110,10 @@ pub fn mount(
             }
         }
     });
+    if let Some((listener, _)) = &control_socket {
+        let (listener, volume, dir) = (listener.try_clone().map_err(ctlsock_failure)?, volume, cipher_dir.clone());
+        std::thread::spawn(move || ctlsock::serve(listener, volume, dir));
+    }
     if let Some(limit) = idle {
         watch_idle(activity, limit, mountpoint.clone());
     }
@@ -119,6 +125,9 @@ pub fn mount(
     // Ends when the filesystem is unmounted, by us or by `fusermount -u`/`umount`.
     let result = session.run();
     handle.close();
+    if let Some((_, path)) = control_socket {
+        let _ = std::fs::remove_file(path);
+    }
     result.map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("FUSE session ended with an error: {e}")))
 }
 
@@ -143,6 +152,18 @@ fn watch_caller(caller: Pid, mountpoint: PathBuf) {
             }
         }
     });
+}
+
+fn ctlsock_failure(e: std::io::Error) -> Failure {
+    Failure::new(exit_code::CTLSOCK, format!("-ctlsock: {e}"))
+}
+
+/// Binds `-ctlsock` before mounting, so a bad path fails before anything is mounted.
+fn bind_control_socket(args: &Args) -> Result<Option<(UnixListener, PathBuf)>, Failure> {
+    let Some(path) = args.value("ctlsock").map(PathBuf::from) else { return Ok(None) };
+    let listener = UnixListener::bind(&path)
+        .map_err(|e| ctlsock_failure(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
+    Ok(Some((listener, path)))
 }
 
 fn force_owner(args: &Args) -> Result<Option<(u32, u32)>, Failure> {

@@ -3,6 +3,7 @@
 
 mod activity;
 mod content_io;
+pub mod ctlsock;
 mod nodes;
 mod ops;
 

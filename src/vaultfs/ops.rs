@@ -47,7 +47,7 @@ struct OpenFile {
 
 /// The filesystem handed to fuser.
 pub struct VaultFs {
-    volume: Volume,
+    volume: Arc<Volume>,
     settings: MountSettings,
     nodes: Mutex<NodeTable>,
     files: Mutex<HashMap<u64, Arc<OpenFile>>>,
@@ -83,7 +83,7 @@ fn system_time(secs: i64, nsecs: i64) -> SystemTime {
 }
 
 impl VaultFs {
-    pub fn new(volume: Volume, cipher_dir: PathBuf, settings: MountSettings) -> Self {
+    pub fn new(volume: Arc<Volume>, cipher_dir: PathBuf, settings: MountSettings) -> Self {
         let ttl = if settings.shared_storage { Duration::ZERO } else { Duration::from_secs(1) };
         VaultFs {
             volume,
