@@ -649,10 +649,18 @@ fn ctlsock_answers_like_gocryptfs() {
         assert_eq!(bad["ErrNo"], 22);
         answers
     };
-    common::wait_for("the socket to go at unmount", std::time::Duration::from_secs(5), || (!socket.exists()).then_some(()));
+    common::wait_for("the socket to go at unmount", std::time::Duration::from_secs(5), || {
+        (!socket.exists()).then_some(())
+    });
     // The real gocryptfs gives the same answers on the same directory.
     require("gocryptfs");
-    let out = run(Command::new("gocryptfs").args(["-q", "-ctlsock"]).arg(&socket).arg("-passfile").arg(w.passfile()).arg(w.cipher()).arg(w.plain()));
+    let out = run(Command::new("gocryptfs")
+        .args(["-q", "-ctlsock"])
+        .arg(&socket)
+        .arg("-passfile")
+        .arg(w.passfile())
+        .arg(w.cipher())
+        .arg(w.plain()));
     assert!(out.status.success(), "{}", stderr(&out));
     let _m = Mount { plain: w.plain() };
     for (path, ours) in ["dir/file.txt", long.as_str(), "dir"].iter().zip(&ours) {

@@ -68,8 +68,12 @@ impl MountRequest {
     }
 }
 
-/// Mounts and returns the /dev/fuse descriptor to serve.
+/// Mounts and returns the /dev/fuse descriptor to serve. `VAULTFS_MOUNT_HELPER=fusermount3`
+/// in the environment skips the direct mount (so root can exercise the user path).
 pub fn mount(request: &MountRequest) -> io::Result<OwnedFd> {
+    if std::env::var_os("VAULTFS_MOUNT_HELPER").is_some_and(|v| v == "fusermount3") {
+        return mount_with_fusermount(request);
+    }
     match mount_directly(request) {
         // Not root (mount(2) refused), or /dev/fuse not open to us: the setuid helper can.
         Err(e) if e.kind() == io::ErrorKind::PermissionDenied => mount_with_fusermount(request),

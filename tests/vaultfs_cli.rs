@@ -1,0 +1,245 @@
+//! vaultfs's command line beyond mounting with a passfile: every -init format read by
+//! the real gocryptfs, the terminal prompt and the master-key printout, -extpass,
+//! -masterkey=stdin, -config, -nonempty, the fusermount3 mount path.
+
+mod common;
+
+use common::{Pane, TempDir, armorbox, require, run, shell_path, stderr, stdout};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+struct Dirs {
+    tmp: TempDir,
+}
+
+impl Dirs {
+    fn new() -> Self {
+        require("fusermount3");
+        let tmp = TempDir::new().unwrap();
+        for d in ["cipher", "plain"] {
+            fs::create_dir(tmp.path().join(d)).unwrap();
+        }
+        fs::write(tmp.path().join("pw"), "cli test\n").unwrap();
+        Dirs { tmp }
+    }
+    fn p(&self, name: &str) -> PathBuf {
+        self.tmp.path().join(name)
+    }
+    fn unmount(&self) {
+        for _ in 0..100 {
+            if run(Command::new("fusermount3").arg("-u").arg(self.p("plain"))).status.success() {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Dirs {
+    fn drop(&mut self) {
+        let _ = Command::new("fusermount3").arg("-u").arg(self.p("plain")).output();
+    }
+}
+
+fn vaultfs(args: &[&Path]) -> std::process::Output {
+    run(Command::new(armorbox()).arg("vaultfs").args(args))
+}
+
+fn s(p: &str) -> &Path {
+    Path::new(p)
+}
+
+#[test]
+fn every_init_format_is_read_by_the_real_gocryptfs() {
+    require("gocryptfs");
+    for flags in
+        [&[][..], &["-plaintextnames"], &["-deterministic-names"], &["-xchacha"], &["-aessiv"], &["-longnamemax=100"]]
+    {
+        let d = Dirs::new();
+        let mut args: Vec<&Path> = vec![s("-q"), s("-init"), s("-scryptn=10"), s("-passfile")];
+        let pw = d.p("pw");
+        args.push(&pw);
+        args.extend(flags.iter().map(|f| s(f)));
+        let cipher = d.p("cipher");
+        args.push(&cipher);
+        let out = vaultfs(&args);
+        assert!(out.status.success(), "{flags:?}: {}", stderr(&out));
+        let plain = d.p("plain");
+        let out = vaultfs(&[s("-q"), s("-passfile"), &pw, &cipher, &plain]);
+        assert!(out.status.success(), "{flags:?}: {}", stderr(&out));
+        let name = format!("name-{}", "q".repeat(120));
+        fs::write(plain.join(&name), "content").unwrap();
+        d.unmount();
+        let out = run(Command::new("gocryptfs").arg("-q").arg("-passfile").arg(&pw).arg(&cipher).arg(&plain));
+        assert!(out.status.success(), "{flags:?}: gocryptfs: {}", stderr(&out));
+        assert_eq!(fs::read_to_string(plain.join(&name)).unwrap(), "content", "{flags:?}");
+        let info = run(Command::new("gocryptfs").arg("-info").arg(&cipher));
+        d.unmount();
+        let expected_flag = match flags.first().copied() {
+            Some("-plaintextnames") => "PlaintextNames",
+            Some("-xchacha") => "XChaCha20Poly1305",
+            Some("-aessiv") => "AESSIV",
+            Some("-longnamemax=100") => "LongNameMax",
+            _ => "HKDF",
+        };
+        assert!(stdout(&info).contains(expected_flag), "{flags:?}: {}", stdout(&info));
+        if flags == ["-deterministic-names"] {
+            assert!(!cipher.join("gocryptfs.diriv").exists());
+        }
+    }
+}
+
+#[test]
+fn init_on_a_terminal_asks_twice_and_prints_a_master_key_that_mounts() {
+    let d = Dirs::new();
+    let pane = Pane::run_recorded(&format!(
+        "{} vaultfs -init -scryptn=10 {}",
+        shell_path(&armorbox()),
+        shell_path(&d.p("cipher"))
+    ));
+    pane.wait_screen("Password:");
+    pane.type_text("typed secret");
+    pane.press(&["Enter"]);
+    pane.wait_screen("Repeat:");
+    pane.type_text("typed secret");
+    pane.press(&["Enter"]);
+    assert_eq!(pane.exit_code(), 0, "{}", String::from_utf8_lossy(&pane.file("err").unwrap_or_default()));
+    assert!(!pane.screen().contains("typed secret"), "password shown");
+    // stdout is a file here, so like gocryptfs no key is printed there…
+    let printed = String::from_utf8(pane.output()).unwrap();
+    assert!(!printed.contains("Your master key is"), "{printed}");
+    drop(pane);
+    // …but on a terminal it is, in gocryptfs's layout, and it mounts.
+    let d2 = Dirs::new();
+    let pane = Pane::start(&format!(
+        "{} vaultfs -init -scryptn=10 -passfile {} {}; exec sleep 600",
+        shell_path(&armorbox()),
+        shell_path(&d2.p("pw")),
+        shell_path(&d2.p("cipher"))
+    ));
+    let screen = pane.wait_screen("This message is only printed once.");
+    let lines: Vec<&str> = screen.lines().collect();
+    let at = lines.iter().position(|l| *l == "Your master key is:").expect("header");
+    let key = format!("{}{}", lines[at + 2].trim(), lines[at + 3].trim());
+    assert_eq!(key.len(), 71, "8 groups of 8 hex digits and 7 dashes: {key}");
+    let masterkey = format!("-masterkey={key}");
+    let out = vaultfs(&[s("-q"), s(&masterkey), &d2.p("cipher"), &d2.p("plain")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    fs::write(d2.p("plain/f"), "by master key").unwrap();
+    d2.unmount();
+    let out = vaultfs(&[s("-q"), s("-passfile"), &d2.p("pw"), &d2.p("cipher"), &d2.p("plain")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(d2.p("plain/f")).unwrap(), "by master key");
+}
+
+#[test]
+fn mount_prompts_on_the_terminal_when_no_password_source_is_given() {
+    let d = Dirs::new();
+    assert!(
+        vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d.p("pw"), &d.p("cipher")]).status.success()
+    );
+    let pane = Pane::run_recorded(&format!(
+        "{} vaultfs -q {} {} < /dev/tty",
+        shell_path(&armorbox()),
+        shell_path(&d.p("cipher")),
+        shell_path(&d.p("plain"))
+    ));
+    pane.wait_screen("Password:");
+    pane.type_text("cli test");
+    assert_eq!(pane.line_with("Password:"), "Password: ********");
+    pane.press(&["Enter"]);
+    assert_eq!(pane.exit_code(), 0, "{}", String::from_utf8_lossy(&pane.file("err").unwrap_or_default()));
+    fs::write(d.p("plain/x"), "typed").unwrap();
+    d.unmount();
+}
+
+#[test]
+fn extpass_masterkey_stdin_config_and_nonempty() {
+    let d = Dirs::new();
+    // -config: the config lives outside the cipher directory.
+    let conf = d.p("elsewhere.conf");
+    let out = vaultfs(&[
+        s("-q"),
+        s("-init"),
+        s("-scryptn=10"),
+        s("-passfile"),
+        &d.p("pw"),
+        s("-config"),
+        &conf,
+        &d.p("cipher"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(conf.exists() && !d.p("cipher/gocryptfs.conf").exists());
+    // -extpass: a command prints the password.
+    let extpass = format!("-extpass=cat {}", d.p("pw").display());
+    let out = vaultfs(&[s("-q"), s(&extpass), s("-config"), &conf, &d.p("cipher"), &d.p("plain")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    fs::write(d.p("plain/f"), "via extpass").unwrap();
+    d.unmount();
+    // -nonempty mounts over a directory with files; without it, exit 10.
+    fs::write(d.p("plain/underneath"), "hidden while mounted").unwrap();
+    let out = vaultfs(&[s("-q"), s("-passfile"), &d.p("pw"), s("-config"), &conf, &d.p("cipher"), &d.p("plain")]);
+    assert_eq!(out.status.code(), Some(10));
+    let out = vaultfs(&[
+        s("-q"),
+        s("-nonempty"),
+        s("-passfile"),
+        &d.p("pw"),
+        s("-config"),
+        &conf,
+        &d.p("cipher"),
+        &d.p("plain"),
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(d.p("plain/f")).unwrap(), "via extpass");
+    assert!(!d.p("plain/underneath").exists());
+    d.unmount();
+    fs::remove_file(d.p("plain/underneath")).unwrap();
+    // -masterkey=stdin, on a filesystem made with a known key (-init -masterkey).
+    let d2 = Dirs::new();
+    let key = "00112233-44556677-8899aabb-ccddeeff-00112233-44556677-8899aabb-ccddeeff";
+    let masterkey = format!("-masterkey={key}");
+    let out =
+        vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d2.p("pw"), s(&masterkey), &d2.p("cipher")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mut child = Command::new(armorbox())
+        .args(["vaultfs", "-q", "-masterkey=stdin"])
+        .arg(d2.p("cipher"))
+        .arg(d2.p("plain"))
+        .stdin(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    writeln!(child.stdin.take().unwrap(), "{key}").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    fs::write(d2.p("plain/k"), "key from stdin").unwrap();
+    d2.unmount();
+    let out = vaultfs(&[s("-q"), s("-masterkey=not-hex"), &d2.p("cipher"), &d2.p("plain")]);
+    assert_eq!(out.status.code(), Some(14));
+}
+
+#[test]
+fn the_unprivileged_path_through_fusermount3_mounts_too() {
+    let d = Dirs::new();
+    assert!(
+        vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d.p("pw"), &d.p("cipher")]).status.success()
+    );
+    let out = run(Command::new(armorbox())
+        .args(["vaultfs", "-q", "-passfile"])
+        .arg(d.p("pw"))
+        .arg(d.p("cipher"))
+        .arg(d.p("plain"))
+        .env("VAULTFS_MOUNT_HELPER", "fusermount3"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    fs::write(d.p("plain/f"), "through fusermount3").unwrap();
+    assert_eq!(fs::read_to_string(d.p("plain/f")).unwrap(), "through fusermount3");
+    let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
+    assert!(
+        mounts.lines().any(|l| l.contains(d.p("plain").to_str().unwrap()) && l.contains("fuse.gocryptfs")),
+        "{mounts}"
+    );
+    d.unmount();
+}
