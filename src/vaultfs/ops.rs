@@ -254,6 +254,23 @@ impl VaultFs {
         Ok(out)
     }
 
+    /// Removes a name (`remove` gets the cipher directory and the victim's path), its
+    /// long-name file, and forgets the name in the node table.
+    fn remove_entry(
+        &self,
+        parent: INodeNo,
+        name: &OsStr,
+        remove: impl FnOnce(&Path, &Path) -> io::Result<()>,
+    ) -> Result<(), Errno> {
+        self.check_writable()?;
+        let dir = self.path(parent)?;
+        let disk = self.disk_name(&dir, name, parent.0 == ROOT)?;
+        remove(&dir, &dir.join(disk.file_name())).map_err(errno)?;
+        self.remove_long_name(&dir, &disk);
+        self.nodes.lock().unwrap().unlink(parent.0, OsStr::new(disk.file_name()));
+        Ok(())
+    }
+
     fn rmdir_dance(&self, dir: &Path, victim: &Path) -> io::Result<()> {
         // The directory's IV is moved out first (so rmdir sees an empty directory) and
         // put back if rmdir fails: names inside must never lose their IV.
@@ -496,32 +513,14 @@ impl Filesystem for VaultFs {
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let result = (|| {
-            self.check_writable()?;
-            let dir = self.path(parent)?;
-            let disk = self.disk_name(&dir, name, parent.0 == ROOT)?;
-            fs::remove_file(dir.join(disk.file_name())).map_err(errno)?;
-            self.remove_long_name(&dir, &disk);
-            self.nodes.lock().unwrap().unlink(parent.0, OsStr::new(disk.file_name()));
-            Ok(())
-        })();
-        match result {
+        match self.remove_entry(parent, name, |_dir, victim| fs::remove_file(victim)) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
-        let result = (|| {
-            self.check_writable()?;
-            let dir = self.path(parent)?;
-            let disk = self.disk_name(&dir, name, parent.0 == ROOT)?;
-            self.rmdir_dance(&dir, &dir.join(disk.file_name())).map_err(errno)?;
-            self.remove_long_name(&dir, &disk);
-            self.nodes.lock().unwrap().unlink(parent.0, OsStr::new(disk.file_name()));
-            Ok(())
-        })();
-        match result {
+        match self.remove_entry(parent, name, |dir, victim| self.rmdir_dance(dir, victim)) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
         }
