@@ -243,3 +243,61 @@ fn the_unprivileged_path_through_fusermount3_mounts_too() {
     );
     d.unmount();
 }
+
+#[test]
+fn repeated_passfiles_concatenate_and_notifypid_signals_readiness() {
+    let d = Dirs::new();
+    fs::write(d.p("pw1"), "first half\nignored line\n").unwrap();
+    fs::write(d.p("pw2"), " second half\n").unwrap();
+    fs::write(d.p("pw"), "first half second half\n").unwrap();
+    assert!(
+        vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d.p("pw"), &d.p("cipher")]).status.success()
+    );
+    // -notifypid: a shell waits for SIGUSR1 from the foreground mount, as gocryptfs's
+    // test harness does.
+    let script = format!(
+        "trap 'echo ready > {ready}; kill $child $sleeper; exit 0' USR1; \
+         {bin} vaultfs -q -fg -notifypid=$$ -passfile {pw1} -passfile {pw2} {cipher} {plain} & child=$!; \
+         sleep 20 & sleeper=$!; wait $sleeper; echo timeout > {ready}",
+        ready = shell_path(&d.p("ready")),
+        bin = shell_path(&armorbox()),
+        pw1 = shell_path(&d.p("pw1")),
+        pw2 = shell_path(&d.p("pw2")),
+        cipher = shell_path(&d.p("cipher")),
+        plain = shell_path(&d.p("plain")),
+    );
+    let out = run(Command::new("bash").arg("-c").arg(script));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(fs::read_to_string(d.p("ready")).unwrap(), "ready\n");
+}
+
+#[test]
+fn allow_other_lets_another_user_in_and_only_then() {
+    let d = Dirs::new();
+    assert!(
+        vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d.p("pw"), &d.p("cipher")]).status.success()
+    );
+    // Let "nobody" traverse to the mount point.
+    for dir in [d.tmp.path().to_path_buf(), d.p("plain")] {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let as_nobody =
+        |plain: &Path| run(Command::new("runuser").args(["-u", "nobody", "--", "cat"]).arg(plain.join("f")));
+    for (flags, allowed) in [(&[][..], false), (&["-allow_other"][..], true)] {
+        let mut args = vec![s("-q")];
+        args.extend(flags.iter().map(|f| s(f)));
+        let (pw, cipher, plain) = (d.p("pw"), d.p("cipher"), d.p("plain"));
+        args.extend([s("-passfile"), &pw, &cipher, &plain]);
+        assert!(vaultfs(&args).status.success());
+        fs::write(plain.join("f"), "shared").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(plain.join("f"), fs::Permissions::from_mode(0o644)).unwrap();
+        let out = as_nobody(&plain);
+        assert_eq!(out.status.success(), allowed, "{flags:?}: {}", stderr(&out));
+        if allowed {
+            assert_eq!(stdout(&out), "shared");
+        }
+        d.unmount();
+    }
+}
