@@ -6,6 +6,7 @@ pub mod crypto;
 pub mod exit;
 pub mod gocryptfs;
 pub mod secret;
+pub mod sevenz;
 pub mod sys;
 pub mod terminal;
 pub mod vaultfs;

@@ -104,6 +104,24 @@ impl Terminal {
         }
     }
 
+    /// Asks a question and reads one visible line (the terminal stays in its normal
+    /// mode): for yes/no questions, never for secrets.
+    pub fn ask_line(&self, question: &str) -> Result<String, PromptError> {
+        self.write_all(question.as_bytes())?;
+        let mut line = Vec::new();
+        let mut byte = [0u8; 1];
+        loop {
+            match rustix::io::read(&self.fd, &mut byte) {
+                Ok(0) => return Err(PromptError::EndOfInput),
+                Ok(_) if byte[0] == b'\n' => break,
+                Ok(_) => line.push(byte[0]),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(String::from_utf8_lossy(&line).trim().to_string())
+    }
+
     /// One masked line. The terminal is in raw mode only inside this call.
     pub fn read_masked(&self, prompt: &str) -> Result<SecretBuf, PromptError> {
         let signals = SignalWatch::new()?;

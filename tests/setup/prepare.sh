@@ -15,6 +15,7 @@ declare -A needs=(
     [chroot]=coreutils
     [gocryptfs]=gocryptfs
     [fusermount3]=fuse3
+    [7zz]=7zip
     [sbatch]=slurm-client
     [slurmctld]=slurmctld
     [slurmd]=slurmd

@@ -1,0 +1,63 @@
+//! 7z archives as 7-Zip writes them with `a -p -mhe=on -mx=9 -m0=lzma2`, on top of
+//! sevenz-rust2 and lzma-rust2, with the settings those crates get wrong by default put
+//! right here: 2^19 key-derivation rounds, a fresh IV for every block and the header,
+//! Unix modes and 7-Zip's Linux timestamps, symlinks, empty directories, and an
+//! extraction that cannot write outside its target.
+
+pub mod attributes;
+pub mod create;
+pub mod extract;
+pub mod listing;
+pub mod safe_path;
+
+/// Why an archive operation failed, with the exit code secarc uses.
+#[derive(Debug)]
+pub enum ArchiveError {
+    /// The password is wrong (or missing for an encrypted archive).
+    WrongPassword(String),
+    /// The archive is damaged or truncated (names the entry when known).
+    Corrupt(String),
+    /// Reading inputs or writing outputs failed.
+    Io(String),
+    /// The archive is refused for safety (path traversal, symlink tricks) or an
+    /// existing file would be overwritten without permission.
+    Refused(String),
+}
+
+impl ArchiveError {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            ArchiveError::Io(_) => 2,
+            ArchiveError::Corrupt(_) => 3,
+            ArchiveError::WrongPassword(_) => 4,
+            ArchiveError::Refused(_) => 5,
+        }
+    }
+}
+
+impl std::fmt::Display for ArchiveError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ArchiveError::WrongPassword(m)
+            | ArchiveError::Corrupt(m)
+            | ArchiveError::Io(m)
+            | ArchiveError::Refused(m) => f.write_str(m),
+        }
+    }
+}
+
+/// Maps the crate's errors: a password problem, or damage.
+pub fn classify(error: sevenz_rust2::Error, context: &str) -> ArchiveError {
+    use sevenz_rust2::Error as E;
+    match error {
+        E::PasswordRequired => {
+            ArchiveError::WrongPassword(format!("{context}: the archive is encrypted: a password is needed (-p)"))
+        }
+        E::MaybeBadPassword(_) => ArchiveError::WrongPassword(format!("{context}: wrong password")),
+        E::FileOpen(e, name) => ArchiveError::Io(format!("{name}: {e}")),
+        E::Io(e, what) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            ArchiveError::Corrupt(format!("{context}: the archive is truncated ({what})"))
+        }
+        other => ArchiveError::Corrupt(format!("{context}: {other}")),
+    }
+}

@@ -1,0 +1,329 @@
+//! secarc against the real 7zz (Debian's 7zip), both directions, plus hostile archives,
+//! wrong passwords, damage and overwrites.
+
+mod common;
+
+use common::{TempDir, armorbox, require, run, stderr, stdout};
+use std::collections::BTreeMap;
+use std::fs;
+use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const PW: &str = "arc pässword";
+const SEED_SWITCHES: [&str; 6] = ["-mhe=on", "-mx=9", "-m0=lzma2", "-mtc=on", "-mtm=on", "-mta=on"];
+
+fn secarc(args: &[&str], dir: &Path) -> std::process::Output {
+    run(Command::new(armorbox()).arg("secarc").args(args).current_dir(dir).stdin(std::process::Stdio::null()))
+}
+
+fn sevenzz(args: &[&str], dir: &Path) -> std::process::Output {
+    require("7zz");
+    run(Command::new("7zz").args(args).current_dir(dir).env("LC_ALL", "C.UTF-8").stdin(std::process::Stdio::null()))
+}
+
+/// A tree with what users archive: nested dirs, an empty dir, an empty file, unicode
+/// names, modes, an ELF binary, many small files, and a symlink.
+fn sample_tree(root: &Path) {
+    let d = root.join("sensitive_data");
+    fs::create_dir_all(d.join("results/run 1")).unwrap();
+    fs::create_dir_all(d.join("empty dir")).unwrap();
+    fs::write(d.join("empty file"), "").unwrap();
+    fs::write(d.join("données-é✓.csv"), "a,b\n1,2\n".repeat(500)).unwrap();
+    fs::write(d.join("results/run 1/out.txt"), "result\n").unwrap();
+    fs::write(d.join("script.sh"), "#!/bin/sh\necho hi\n").unwrap();
+    fs::set_permissions(d.join("script.sh"), fs::Permissions::from_mode(0o750)).unwrap();
+    fs::copy("/bin/true", d.join("tool-elf")).unwrap();
+    fs::create_dir(d.join("many")).unwrap();
+    for i in 0..300 {
+        fs::write(d.join(format!("many/f{i:03}.txt")), format!("file {i}\n")).unwrap();
+    }
+    symlink("script.sh", d.join("link-to-script")).unwrap();
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Node {
+    Dir(u32),
+    File(u32, Vec<u8>, i64),
+    Link(PathBuf),
+}
+
+fn snapshot(root: &Path) -> BTreeMap<String, Node> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let rel = path.strip_prefix(root).unwrap().to_string_lossy().into_owned();
+            let meta = fs::symlink_metadata(&path).unwrap();
+            let node = if meta.file_type().is_symlink() {
+                Node::Link(fs::read_link(&path).unwrap())
+            } else if meta.is_dir() {
+                stack.push(path.clone());
+                Node::Dir(meta.mode() & 0o7777)
+            } else {
+                Node::File(meta.mode() & 0o7777, fs::read(&path).unwrap(), meta.mtime())
+            };
+            out.insert(rel, node);
+        }
+    }
+    out
+}
+
+/// What the tree looks like with symlinks followed (7zz's default): the link becomes a
+/// copy of its target.
+fn followed(mut tree: BTreeMap<String, Node>) -> BTreeMap<String, Node> {
+    if let Some(Node::Link(_)) = tree.get("sensitive_data/link-to-script") {
+        let Some(Node::File(mode, data, mtime)) = tree.get("sensitive_data/script.sh") else { panic!() };
+        let copy = Node::File(*mode, data.clone(), *mtime);
+        tree.insert("sensitive_data/link-to-script".into(), copy);
+    }
+    tree
+}
+
+fn ok(out: &std::process::Output, what: &str) {
+    assert!(out.status.success(), "{what} failed ({:?}):\n{}\n{}", out.status.code(), stdout(out), stderr(out));
+}
+
+#[test]
+fn seven_zip_opens_what_secarc_writes_with_the_documented_switches() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let pw = format!("-p{PW}");
+    let mut args = vec!["a", pw.as_str()];
+    args.extend(SEED_SWITCHES);
+    args.extend(["sensitive_data_derived.7z", "sensitive_data/"]);
+    ok(&secarc(&args, w.path()), "secarc a");
+
+    let test = sevenzz(&["t", &pw, "sensitive_data_derived.7z"], w.path());
+    ok(&test, "7zz t");
+    assert!(stdout(&test).contains("Everything is Ok"));
+    let slt = stdout(&sevenzz(&["l", "-slt", &pw, "sensitive_data_derived.7z"], w.path()));
+    let method = slt.lines().find(|l| l.starts_with("Method = LZMA2")).expect("an LZMA2 entry");
+    // 7zz prints 7zAES alone for 7-Zip's own 2^19 rounds, 7zAES:N for any other N.
+    assert!(method.split(' ').any(|m| m == "7zAES"), "{method}");
+    assert!(slt.contains("Attributes = A -rwxr-x---"), "modes stored the 7-Zip way:\n{slt}");
+    let no_password = sevenzz(&["l", "sensitive_data_derived.7z"], w.path());
+    assert!(!no_password.status.success(), "the header is encrypted: listing needs the password");
+    assert!(!stdout(&no_password).contains("données"), "a name leaked from the encrypted header");
+
+    fs::create_dir(w.path().join("by-7zz")).unwrap();
+    ok(&sevenzz(&["x", &pw, "-oby-7zz", "sensitive_data_derived.7z"], w.path()), "7zz x");
+    assert_eq!(snapshot(&w.path().join("by-7zz")), followed(snapshot_of_source(w.path())));
+}
+
+fn snapshot_of_source(root: &Path) -> BTreeMap<String, Node> {
+    let mut tree = snapshot(root);
+    tree.retain(|k, _| k == "sensitive_data" || k.starts_with("sensitive_data/"));
+    tree
+}
+
+#[test]
+fn secarc_opens_what_7zz_writes_and_both_extract_the_same() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let pw = format!("-p{PW}");
+    let mut args = vec!["a", pw.as_str()];
+    args.extend(SEED_SWITCHES);
+    args.extend(["by-7zz.7z", "sensitive_data/"]);
+    ok(&sevenzz(&args, w.path()), "7zz a");
+    let listing = stdout(&sevenzz(&["l", "-slt", &pw, "by-7zz.7z"], w.path()));
+    assert!(listing.contains("BCJ2"), "7zz put the ELF file through BCJ2, which secarc must decode");
+
+    ok(&secarc(&["x", &pw, "-oby-secarc", "by-7zz.7z"], w.path()), "secarc x");
+    ok(&sevenzz(&["x", &pw, "-oby-7zz", "by-7zz.7z"], w.path()), "7zz x");
+    let ours = snapshot(&w.path().join("by-secarc"));
+    assert_eq!(ours, snapshot(&w.path().join("by-7zz")), "secarc and 7zz extract the same tree");
+    assert_eq!(ours, followed(snapshot_of_source(w.path())));
+    ok(&secarc(&["t", &pw, "by-7zz.7z"], w.path()), "secarc t");
+}
+
+#[test]
+fn symlinks_stored_as_links_with_snl_come_back_as_links_in_both() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let pw = format!("-p{PW}");
+    ok(&secarc(&["a", &pw, "-snl", "links.7z", "sensitive_data"], w.path()), "secarc a -snl");
+    ok(&sevenzz(&["x", &pw, "-o7zz-out", "links.7z"], w.path()), "7zz x");
+    ok(&secarc(&["x", &pw, "-osecarc-out", "links.7z"], w.path()), "secarc x");
+    for out in ["7zz-out", "secarc-out"] {
+        let link = w.path().join(out).join("sensitive_data/link-to-script");
+        assert_eq!(fs::read_link(&link).unwrap(), Path::new("script.sh"), "{out}");
+    }
+    assert_eq!(snapshot(&w.path().join("secarc-out")), snapshot_of_source(w.path()));
+}
+
+#[test]
+fn flat_extraction_listing_and_test() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let pw = format!("-p{PW}");
+    ok(
+        &secarc(&["a", &pw, "-mhe=on", "a.7z", "sensitive_data/results", "sensitive_data/script.sh"], w.path()),
+        "secarc a",
+    );
+    ok(&secarc(&["e", &pw, "-oflat", "a.7z"], w.path()), "secarc e");
+    let mut names: Vec<_> =
+        fs::read_dir(w.path().join("flat")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["out.txt", "script.sh"]);
+    let listing = secarc(&["l", &pw, "a.7z"], w.path());
+    ok(&listing, "secarc l");
+    assert!(stdout(&listing).contains("sensitive_data/results/run 1/out.txt"), "{}", stdout(&listing));
+    let slt = stdout(&secarc(&["l", "-slt", &pw, "a.7z"], w.path()));
+    assert!(slt.contains("Attributes = A -rwxr-x---"), "{slt}");
+    let test = secarc(&["t", &pw, "a.7z"], w.path());
+    ok(&test, "secarc t");
+    assert!(stdout(&test).contains("Everything is Ok"));
+}
+
+#[test]
+fn a_large_file_goes_through_in_bounded_memory() {
+    let w = TempDir::new().unwrap();
+    fs::create_dir(w.path().join("big")).unwrap();
+    // 120 MB of compressible but not trivial data.
+    let chunk: Vec<u8> = (0..1 << 20).map(|i: u32| (i.wrapping_mul(2_654_435_761) >> 24) as u8 & 0x0F).collect();
+    {
+        use std::io::Write;
+        let mut f = fs::File::create(w.path().join("big/data.bin")).unwrap();
+        for _ in 0..120 {
+            f.write_all(&chunk).unwrap();
+        }
+    }
+    let pw = format!("-p{PW}");
+    ok(&secarc(&["a", &pw, "-mhe=on", "-mx=1", "big.7z", "big"], w.path()), "secarc a");
+    ok(&sevenzz(&["t", &pw, "big.7z"], w.path()), "7zz t");
+    ok(&secarc(&["x", &pw, "-oout", "big.7z"], w.path()), "secarc x");
+    let (a, b) = (
+        fs::metadata(w.path().join("big/data.bin")).unwrap(),
+        fs::metadata(w.path().join("out/big/data.bin")).unwrap(),
+    );
+    assert_eq!(a.len(), b.len());
+    let same = run(Command::new("cmp").arg(w.path().join("big/data.bin")).arg(w.path().join("out/big/data.bin")));
+    assert!(same.status.success());
+}
+
+#[test]
+fn wrong_password_fails_with_its_code_and_writes_nothing() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    ok(&secarc(&["a", &format!("-p{PW}"), "a.7z", "sensitive_data"], w.path()), "secarc a");
+    let out = secarc(&["x", "-pnot it", "-oout", "a.7z"], w.path());
+    assert_eq!(out.status.code(), Some(4), "{}", stderr(&out));
+    assert!(stderr(&out).contains("wrong password"), "{}", stderr(&out));
+    let written: Vec<_> = walk(&w.path().join("out")).into_iter().filter(|p| p.is_file()).collect();
+    assert!(written.is_empty(), "files left behind: {written:?}");
+    let out = secarc(&["x", "-oout", "a.7z"], w.path());
+    assert_eq!(out.status.code(), Some(4), "no password at all: {}", stderr(&out));
+}
+
+fn walk(root: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = fs::read_dir(&dir) else { continue };
+        for e in entries {
+            let p = e.unwrap().path();
+            if p.is_dir() && !p.is_symlink() {
+                stack.push(p.clone());
+            }
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_truncated_or_damaged_archive_is_a_clear_error_and_leaves_no_complete_looking_files() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    ok(&secarc(&["a", &format!("-p{PW}"), "-mx=1", "a.7z", "sensitive_data"], w.path()), "secarc a");
+    let bytes = fs::read(w.path().join("a.7z")).unwrap();
+    fs::write(w.path().join("truncated.7z"), &bytes[..bytes.len() / 2]).unwrap();
+    let out = secarc(&["x", &format!("-p{PW}"), "-oout1", "truncated.7z"], w.path());
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    let mut damaged = bytes.clone();
+    damaged[200] ^= 0xFF;
+    fs::write(w.path().join("damaged.7z"), &damaged).unwrap();
+    let out = secarc(&["x", &format!("-p{PW}"), "-oout2", "damaged.7z"], w.path());
+    assert!(matches!(out.status.code(), Some(3) | Some(4)), "{:?}: {}", out.status.code(), stderr(&out));
+    assert!(stderr(&out).contains("entry ") || stderr(&out).contains("wrong password"), "{}", stderr(&out));
+    for dir in ["out1", "out2"] {
+        let files: Vec<_> = walk(&w.path().join(dir)).into_iter().filter(|p| p.is_file()).collect();
+        assert!(files.is_empty(), "{dir}: {files:?}");
+    }
+}
+
+/// Builds an archive with hand-picked entries, as an attacker would.
+fn hostile_archive(path: &Path, entries: &[(&str, Option<u32>, &[u8])]) {
+    use sevenz_rust2::{ArchiveEntry, ArchiveWriter};
+    let mut writer = ArchiveWriter::create(path).unwrap();
+    for (name, mode, data) in entries {
+        let mut entry = ArchiveEntry::new_file(name);
+        if let Some(mode) = mode {
+            entry.has_windows_attributes = true;
+            entry.windows_attributes = 0x8000 | (mode << 16) | 0x20;
+        }
+        writer.push_archive_entry(entry, Some(*data)).unwrap();
+    }
+    writer.finish().unwrap();
+}
+
+#[test]
+fn hostile_archives_never_write_outside_the_target() {
+    let w = TempDir::new().unwrap();
+    let cases: Vec<(&str, Vec<(&str, Option<u32>, &[u8])>)> = vec![
+        ("dotdot.7z", vec![("ok.txt", None, b"fine"), ("../escaped.txt", None, b"evil")]),
+        ("absolute.7z", vec![("/tmp/secarc-absolute-escape.txt", None, b"evil")]),
+        ("through-link.7z", vec![("link", Some(0o120777), b"/tmp"), ("link/secarc-link-escape.txt", None, b"evil")]),
+    ];
+    for (name, entries) in &cases {
+        hostile_archive(&w.path().join(name), entries);
+        let out = secarc(&["x", "-oout", name], w.path());
+        assert_eq!(out.status.code(), Some(5), "{name}: {}", stderr(&out));
+        assert!(stderr(&out).contains("refused") || stderr(&out).contains("unsafe"), "{name}: {}", stderr(&out));
+    }
+    assert!(!w.path().join("escaped.txt").exists());
+    assert!(!Path::new("/tmp/secarc-absolute-escape.txt").exists());
+    assert!(!Path::new("/tmp/secarc-link-escape.txt").exists());
+    // A link pointing out of the target is not created even alone.
+    hostile_archive(&w.path().join("outward-link.7z"), &[("up", Some(0o120777), b"../../etc")]);
+    let out = secarc(&["x", "-oout2", "outward-link.7z"], w.path());
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(fs::symlink_metadata(w.path().join("out2/up")).is_err());
+}
+
+#[test]
+fn existing_files_are_not_overwritten_silently() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let pw = format!("-p{PW}");
+    ok(&secarc(&["a", &pw, "a.7z", "sensitive_data/script.sh"], w.path()), "secarc a");
+    let existing = w.path().join("out/sensitive_data/script.sh");
+    fs::create_dir_all(existing.parent().unwrap()).unwrap();
+    fs::write(&existing, "mine").unwrap();
+    let out = secarc(&["x", &pw, "-oout", "a.7z"], w.path());
+    assert_eq!(out.status.code(), Some(5), "{}", stderr(&out));
+    assert!(stderr(&out).contains("-y"));
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "mine");
+    ok(&secarc(&["x", &pw, "-y", "-oout", "a.7z"], w.path()), "secarc x -y");
+    assert_eq!(fs::read_to_string(&existing).unwrap(), "#!/bin/sh\necho hi\n");
+    // Creating over an existing archive is refused too: secarc does not update.
+    let out = secarc(&["a", &pw, "a.7z", "sensitive_data"], w.path());
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn bad_command_lines_exit_7() {
+    let w = TempDir::new().unwrap();
+    for args in [
+        &["q", "a.7z"][..],
+        &["a", "-v10m", "a.7z", "x"],
+        &["a", "-mx=11", "a.7z", "x"],
+        &["a", "-m0=zstd", "a.7z", "x"],
+    ] {
+        let out = secarc(args, w.path());
+        assert_eq!(out.status.code(), Some(7), "{args:?}: {}", stderr(&out));
+        assert!(stderr(&out).starts_with("secarc: "), "{}", stderr(&out));
+    }
+}
