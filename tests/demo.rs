@@ -12,4 +12,5 @@ fn demo_runs_the_workflow_end_to_end() {
     let text = stdout(&out);
     assert!(text.contains("recovered the password exactly"), "munge part did not run:\n{text}");
     assert!(text.contains("the CSV is stored encrypted"), "vaultfs part did not run:\n{text}");
+    assert!(text.contains("sensitive_data/measurements.csv"), "secarc listing missing:\n{text}");
 }

@@ -54,3 +54,15 @@ echo "$ head -c 96 $(basename "$cipher") | od -An -c | head -3   # ciphertext, n
 head -c 96 "$cipher" | od -An -c | head -3
 if grep -q "patient_id" "$cipher"; then echo "demo: plaintext found in the ciphertext!" >&2; exit 1; fi
 echo "the CSV is stored encrypted; gocryptfs $work/data-encrypted would open it too"
+
+step "secarc: the data leaves the node in an encrypted 7z archive that 7-Zip opens"
+mkdir "$work/sensitive_data"
+cp "$sample" "$work/sensitive_data/"
+cd "$work"
+show secarc a --password-file passfile -mhe=on -mx=9 -m0=lzma2 -mtc=on -mtm=on -mta=on sensitive_data_derived.7z sensitive_data/
+show secarc l --password-file passfile sensitive_data_derived.7z
+if command -v 7zz >/dev/null; then
+    echo "\$ 7zz l -pwrong sensitive_data_derived.7z   # a wrong password: not even the names"
+    (7zz l -pwrong sensitive_data_derived.7z </dev/null 2>&1 || true) | grep -E "ERROR|Errors|Can not open" | head -2 | sed 's/^/  /' || true
+fi
+echo "the archive is encrypted with its header: 7zz x -p sensitive_data_derived.7z opens it"
