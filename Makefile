@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 CARGO   ?= cargo
 SHELL   := bash
 
-.PHONY: all build musl-target test install demo clean
+.PHONY: all build musl-target test install demo bench clean
 
 all: build
 
@@ -27,6 +27,10 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/armorbox
 	$(DESTDIR)$(PREFIX)/bin/armorbox --install -s $(DESTDIR)$(PREFIX)/bin
+
+# Speed against the real peers (gocryptfs, 7zz), as ratios; not part of make test.
+bench: build
+	python3 benches/run.py $(abspath $(BIN))
 
 demo: build
 	tests/demo/demo.sh $(abspath $(BIN))

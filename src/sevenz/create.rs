@@ -184,10 +184,32 @@ fn entry_for(item: &Item, times: Times) -> ArchiveEntry {
     entry
 }
 
+/// LZMA2 at `level` for `input` bytes on `threads` threads.
+///
+/// With several threads the input is cut into one independent chunk per thread (each
+/// starts with a dictionary reset, as 7-Zip's own multithreaded LZMA2 does), and the
+/// dictionary is the chunk's. lzma-rust2's presets 6–9 differ only in dictionary size,
+/// so the options start from preset 6 (the smallest chunk it allows) with the
+/// dictionary set afterwards: level 9's match finder and lengths, any chunk size.
+fn lzma2_options(level: u32, threads: u32, input: u64) -> Lzma2Options {
+    const SPLIT_ABOVE: u64 = 4 << 20;
+    let base = if level >= 6 { 6 } else { level };
+    if threads > 1 && input > SPLIT_ABOVE {
+        let dictionary = dictionary_for(level, input.div_ceil(threads as u64));
+        let mut options = Lzma2Options::from_level_mt(base, threads, dictionary as u64);
+        options.set_dictionary_size(dictionary);
+        options
+    } else {
+        let mut options = Lzma2Options::from_level(base);
+        options.set_dictionary_size(dictionary_for(level, input));
+        options
+    }
+}
+
 fn content_methods(
     options: &CreateOptions,
     password: Option<&Password>,
-    dictionary: u32,
+    input: u64,
     salt: [u8; 16],
 ) -> Vec<EncoderConfiguration> {
     let mut methods = Vec::new();
@@ -200,18 +222,10 @@ fn content_methods(
         methods.push(aes.into());
     }
     match options.method {
-        Method::Lzma2 => {
-            let mut lzma2 = if options.threads > 1 {
-                Lzma2Options::from_level_mt(options.level, options.threads, 1 << 28)
-            } else {
-                Lzma2Options::from_level(options.level)
-            };
-            lzma2.set_dictionary_size(dictionary);
-            methods.push(lzma2.into());
-        }
+        Method::Lzma2 => methods.push(lzma2_options(options.level, options.threads, input).into()),
         Method::Lzma => {
             let mut lzma = LzmaOptions::from_level(options.level);
-            lzma.set_dictionary_size(dictionary);
+            lzma.set_dictionary_size(dictionary_for(options.level, input));
             methods.push(lzma.into());
         }
         Method::Copy => methods.push(EncoderMethod::COPY.into()),
@@ -235,7 +249,6 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
         )),
         None => None,
     };
-    let dictionary = dictionary_for(options.level, bytes);
     let salt: [u8; 16] = crate::crypto::random::array().map_err(|e| ArchiveError::Io(e.to_string()))?;
 
     let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
@@ -246,7 +259,7 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
         .map_err(|e| io_error(dir, e))?;
     let file = temp.reopen().map_err(|e| io_error(temp.path(), e))?;
     let mut writer = ArchiveWriter::new(file).map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?;
-    writer.set_content_methods(content_methods(options, password.as_ref(), dictionary, salt));
+    writer.set_content_methods(content_methods(options, password.as_ref(), bytes, salt));
     writer.set_encrypt_header(options.encrypt_header && password.is_some());
 
     let mut directories = 0;
@@ -280,7 +293,7 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
         writer.push_archive_entries(entries, readers).map_err(|e| super::classify(e, "compressing"))?;
     }
     // The header gets its own IV too.
-    writer.set_content_methods(content_methods(options, password.as_ref(), dictionary, salt));
+    writer.set_content_methods(content_methods(options, password.as_ref(), bytes, salt));
     let file = writer.finish().map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?;
     file.sync_all().map_err(|e| io_error(archive, e))?;
     let archive_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
