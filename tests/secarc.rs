@@ -103,6 +103,9 @@ fn seven_zip_opens_what_secarc_writes_with_the_documented_switches() {
     // 7zz prints 7zAES alone for 7-Zip's own 2^19 rounds, 7zAES:N for any other N.
     assert!(method.split(' ').any(|m| m == "7zAES"), "{method}");
     assert!(slt.contains("Attributes = A -rwxr-x---"), "modes stored the 7-Zip way:\n{slt}");
+    // The ELF binary went into its own block through the x86 branch filter.
+    let elf = slt.split("\n\n").find(|e| e.contains("Path = sensitive_data/tool-elf")).unwrap();
+    assert!(elf.contains("BCJ"), "{elf}");
     let no_password = sevenzz(&["l", "sensitive_data_derived.7z"], w.path());
     assert!(!no_password.status.success(), "the header is encrypted: listing needs the password");
     assert!(!stdout(&no_password).contains("données"), "a name leaked from the encrypted header");

@@ -184,6 +184,21 @@ fn entry_for(item: &Item, times: Times) -> ArchiveEntry {
     entry
 }
 
+/// The branch filter for an executable, from its ELF header: BCJ for x86, ARM64 for
+/// AArch64; None for anything else.
+fn branch_filter(path: &Path) -> Option<EncoderMethod> {
+    let mut head = [0u8; 20];
+    File::open(path).and_then(|mut f| f.read_exact(&mut head)).ok()?;
+    if &head[..4] != b"\x7fELF" {
+        return None;
+    }
+    match u16::from_le_bytes([head[18], head[19]]) {
+        3 | 62 => Some(EncoderMethod::BCJ_X86_FILTER),
+        183 => Some(EncoderMethod::BCJ_ARM64_FILTER),
+        _ => None,
+    }
+}
+
 /// LZMA2 at `level` for `input` bytes on `threads` threads.
 ///
 /// With several threads the input is cut into one independent chunk per thread (each
@@ -211,6 +226,7 @@ fn content_methods(
     password: Option<&Password>,
     input: u64,
     salt: [u8; 16],
+    filter: Option<EncoderMethod>,
 ) -> Vec<EncoderConfiguration> {
     let mut methods = Vec::new();
     if let Some(password) = password {
@@ -229,6 +245,10 @@ fn content_methods(
             methods.push(lzma.into());
         }
         Method::Copy => methods.push(EncoderMethod::COPY.into()),
+    }
+    // Outermost first: data → filter → LZMA2 → AES → file.
+    if let Some(filter) = filter.filter(|_| options.method != Method::Copy) {
+        methods.push(filter.into());
     }
     methods
 }
@@ -259,41 +279,51 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
         .map_err(|e| io_error(dir, e))?;
     let file = temp.reopen().map_err(|e| io_error(temp.path(), e))?;
     let mut writer = ArchiveWriter::new(file).map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?;
-    writer.set_content_methods(content_methods(options, password.as_ref(), bytes, salt));
     writer.set_encrypt_header(options.encrypt_header && password.is_some());
 
     let mut directories = 0;
     let mut files = 0;
-    let (mut entries, mut readers): (Vec<ArchiveEntry>, Vec<SourceReader<Box<dyn Read>>>) = (Vec::new(), Vec::new());
+    // Executables go into their own solid block through a branch filter, as 7-Zip
+    // groups files by filter: x86 (BCJ), ARM64, everything else.
+    let mut groups: Vec<(Option<EncoderMethod>, Vec<ArchiveEntry>, Vec<SourceReader<Box<dyn Read>>>, u64)> = Vec::new();
     for item in &items {
         let entry = entry_for(item, options.times);
-        match &item.content {
+        let (filter, reader, size): (Option<EncoderMethod>, Box<dyn Read>, u64) = match &item.content {
             Content::Directory => {
                 directories += 1;
                 writer.push_archive_entry::<&[u8]>(entry, None).map_err(|e| super::classify(e, &item.name))?;
+                continue;
             }
             Content::File { size: 0, .. } => {
                 files += 1;
                 writer.push_archive_entry::<&[u8]>(entry, None).map_err(|e| super::classify(e, &item.name))?;
+                continue;
             }
-            Content::File { path, .. } => {
-                files += 1;
+            Content::File { path, size } => {
                 let opened = File::open(path).map_err(|e| io_error(path, e))?;
-                entries.push(entry);
-                readers.push(SourceReader::new(Box::new(opened)));
+                (branch_filter(path), Box::new(opened), *size)
             }
-            Content::Link { target } => {
-                files += 1;
-                entries.push(entry);
-                readers.push(SourceReader::new(Box::new(io::Cursor::new(target.clone()))));
+            Content::Link { target } => (None, Box::new(io::Cursor::new(target.clone())), target.len() as u64),
+        };
+        files += 1;
+        let slot = match groups.iter().position(|g| g.0 == filter) {
+            Some(i) => i,
+            None => {
+                groups.push((filter, Vec::new(), Vec::new(), 0));
+                groups.len() - 1
             }
-        }
+        };
+        groups[slot].1.push(entry);
+        groups[slot].2.push(SourceReader::new(reader));
+        groups[slot].3 += size;
     }
-    if !entries.is_empty() {
+    for (filter, entries, readers, size) in groups {
+        // Each block gets its own IV (content_methods draws a fresh one).
+        writer.set_content_methods(content_methods(options, password.as_ref(), size, salt, filter));
         writer.push_archive_entries(entries, readers).map_err(|e| super::classify(e, "compressing"))?;
     }
-    // The header gets its own IV too.
-    writer.set_content_methods(content_methods(options, password.as_ref(), bytes, salt));
+    // The header gets its own IV too (header encryption needs AES among the methods).
+    writer.set_content_methods(content_methods(options, password.as_ref(), bytes, salt, None));
     let file = writer.finish().map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?;
     file.sync_all().map_err(|e| io_error(archive, e))?;
     let archive_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
