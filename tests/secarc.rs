@@ -194,7 +194,9 @@ fn a_large_file_goes_through_in_bounded_memory() {
         }
     }
     let pw = format!("-p{PW}");
-    ok(&secarc(&["a", &pw, "-mhe=on", "-mx=1", "big.7z", "big"], w.path()), "secarc a");
+    let made = secarc(&["a", &pw, "-mhe=on", "-mx=1", "big.7z", "big"], w.path());
+    ok(&made, "secarc a");
+    assert!(!stderr(&made).contains("ETA"), "no progress line when stderr is not a terminal");
     ok(&sevenzz(&["t", &pw, "big.7z"], w.path()), "7zz t");
     ok(&secarc(&["x", &pw, "-oout", "big.7z"], w.path()), "secarc x");
     let (a, b) = (
@@ -329,4 +331,24 @@ fn bad_command_lines_exit_7() {
         assert_eq!(out.status.code(), Some(7), "{args:?}: {}", stderr(&out));
         assert!(stderr(&out).starts_with("secarc: "), "{}", stderr(&out));
     }
+}
+
+#[test]
+fn a_progress_line_shows_on_a_terminal() {
+    let w = TempDir::new().unwrap();
+    fs::create_dir(w.path().join("data")).unwrap();
+    // Hard to compress at -mx=9 on one thread: takes a few seconds.
+    let noise: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    fs::write(w.path().join("data/noise.bin"), noise).unwrap();
+    let done = w.path().join("done");
+    let pane = common::Pane::start(&format!(
+        "cd {} && {} secarc a -pPW -mx=9 -mmt=1 out.7z data > /dev/null; echo $? > {}; exec sleep 600",
+        common::shell_path(w.path()),
+        common::shell_path(&armorbox()),
+        common::shell_path(&done)
+    ));
+    let screen = pane.wait_screen("ETA");
+    assert!(screen.contains("compressing") && screen.contains("MB/s"), "{screen}");
+    let code = common::wait_for_line(&done);
+    assert_eq!(code.trim(), "0");
 }

@@ -7,6 +7,7 @@
 use super::ArchiveError;
 use super::attributes;
 use crate::secret::SecretBuf;
+use crate::sys::progress::{Counter, CountingReader, Progress};
 use sevenz_rust2::encoder_options::{AesEncoderOptions, Lzma2Options, LzmaOptions};
 use sevenz_rust2::{ArchiveEntry, ArchiveWriter, EncoderConfiguration, EncoderMethod, Password, SourceReader};
 use std::fs::{self, File};
@@ -283,6 +284,8 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
 
     let mut directories = 0;
     let mut files = 0;
+    let counter = Counter::default();
+    let _progress = Progress::start("compressing", bytes, counter.clone());
     // Executables go into their own solid block through a branch filter, as 7-Zip
     // groups files by filter: x86 (BCJ), ARM64, everything else.
     let mut groups: Vec<(Option<EncoderMethod>, Vec<ArchiveEntry>, Vec<SourceReader<Box<dyn Read>>>, u64)> = Vec::new();
@@ -301,7 +304,7 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
             }
             Content::File { path, size } => {
                 let opened = File::open(path).map_err(|e| io_error(path, e))?;
-                (branch_filter(path), Box::new(opened), *size)
+                (branch_filter(path), Box::new(CountingReader::new(opened, counter.clone())), *size)
             }
             Content::Link { target } => (None, Box::new(io::Cursor::new(target.clone())), target.len() as u64),
         };

@@ -10,6 +10,7 @@ use super::attributes;
 use super::safe_path;
 use super::{ArchiveError, classify};
 use crate::secret::SecretBuf;
+use crate::sys::progress::{Counter, CountingReader, Progress};
 use sevenz_rust2::{ArchiveEntry, ArchiveReader, Password};
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -185,8 +186,12 @@ pub fn extract(
     let mut staged: Vec<(tempfile::TempPath, PathBuf, usize)> = Vec::new();
     let mut link_targets: HashMap<usize, Vec<u8>> = HashMap::new();
     let mut current = String::new();
+    let counter = Counter::default();
+    let total: u64 = planned.iter().map(|p| p.entry.size).sum();
+    let progress = Progress::start("extracting", total, counter.clone());
     let decoded = reader.for_each_entries(|entry, data| {
         current = entry.name.clone();
+        let data = &mut CountingReader::new(data, counter.clone());
         let Some(&i) = index.get(entry.name.as_str()) else {
             // A directory skipped by `e`: nothing to write; drain to keep the CRC check.
             io::copy(data, &mut io::sink())?;
@@ -220,6 +225,7 @@ pub fn extract(
         }
         Ok(true)
     });
+    drop(progress);
     // Any failure: the staged temporary files are deleted as they drop.
     decoded.map_err(|e| {
         let context = if current.is_empty() { archive.display().to_string() } else { format!("entry {current}") };

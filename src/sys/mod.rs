@@ -2,5 +2,6 @@
 
 pub mod fuse_mount;
 pub mod process_watch;
+pub mod progress;
 pub mod self_exe;
 pub mod stdio;
