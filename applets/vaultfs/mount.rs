@@ -117,10 +117,10 @@ pub fn mount(
     if let Some(limit) = idle {
         watch_idle(activity, limit, mountpoint.clone());
     }
-    if unmount_on_exit(args) {
-        if let Some(caller) = caller {
-            watch_caller(caller, mountpoint.clone());
-        }
+    if unmount_on_exit(args)
+        && let Some(caller) = caller
+    {
+        watch_caller(caller, mountpoint.clone());
     }
     // Ends when the filesystem is unmounted, by us or by `fusermount -u`/`umount`.
     let result = session.run();

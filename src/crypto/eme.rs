@@ -46,7 +46,7 @@ impl Eme {
     }
 
     fn transform(&self, tweak: &[u8; 16], input: &[u8], direction: Direction) -> Result<Vec<u8>, BadLength> {
-        if input.is_empty() || input.len() % BLOCK != 0 || input.len() > MAX_LEN {
+        if input.is_empty() || !input.len().is_multiple_of(BLOCK) || input.len() > MAX_LEN {
             return Err(BadLength(input.len()));
         }
         let m = input.len() / BLOCK;

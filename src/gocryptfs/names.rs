@@ -152,7 +152,7 @@ pub fn pad16(plain: &[u8]) -> Vec<u8> {
 /// Strict PKCS#7 removal: 1..=16 equal pad bytes, and something left before them.
 pub fn unpad16(padded: &[u8]) -> Result<Vec<u8>, NameError> {
     let pad = *padded.last().ok_or(NameError::Undecryptable)? as usize;
-    if pad == 0 || pad > 16 || pad >= padded.len() || padded.len() % 16 != 0 {
+    if pad == 0 || pad > 16 || pad >= padded.len() || !padded.len().is_multiple_of(16) {
         return Err(NameError::Undecryptable);
     }
     let (plain, padding) = padded.split_at(padded.len() - pad);

@@ -185,6 +185,9 @@ fn entry_for(item: &Item, times: Times) -> ArchiveEntry {
     entry
 }
 
+/// One solid block to write: its branch filter, entries, their readers, input bytes.
+type BlockGroup = (Option<EncoderMethod>, Vec<ArchiveEntry>, Vec<SourceReader<Box<dyn Read>>>, u64);
+
 /// The branch filter for an executable, from its ELF header: BCJ for x86, ARM64 for
 /// AArch64; None for anything else.
 fn branch_filter(path: &Path) -> Option<EncoderMethod> {
@@ -288,7 +291,7 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
     let _progress = Progress::start("compressing", bytes, counter.clone());
     // Executables go into their own solid block through a branch filter, as 7-Zip
     // groups files by filter: x86 (BCJ), ARM64, everything else.
-    let mut groups: Vec<(Option<EncoderMethod>, Vec<ArchiveEntry>, Vec<SourceReader<Box<dyn Read>>>, u64)> = Vec::new();
+    let mut groups: Vec<BlockGroup> = Vec::new();
     for item in &items {
         let entry = entry_for(item, options.times);
         let (filter, reader, size): (Option<EncoderMethod>, Box<dyn Read>, u64) = match &item.content {

@@ -34,10 +34,10 @@ pub fn check_no_symlink_ancestors(root: &Path, relative: &Path) -> Result<(), St
             break;
         }
         current.push(part);
-        if let Ok(meta) = std::fs::symlink_metadata(&current) {
-            if meta.file_type().is_symlink() {
-                return Err(format!("{}: goes through the symlink {}", relative.display(), current.display()));
-            }
+        if let Ok(meta) = std::fs::symlink_metadata(&current)
+            && meta.file_type().is_symlink()
+        {
+            return Err(format!("{}: goes through the symlink {}", relative.display(), current.display()));
         }
     }
     Ok(())

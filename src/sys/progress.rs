@@ -61,7 +61,7 @@ fn human(bytes: f64) -> String {
 /// The text of one progress line.
 pub fn line(what: &str, done: u64, total: u64, elapsed: Duration) -> String {
     let rate = done as f64 / elapsed.as_secs_f64().max(0.001);
-    let percent = if total > 0 { done.min(total) * 100 / total } else { 0 };
+    let percent = (done.min(total) * 100).checked_div(total).unwrap_or(0);
     let eta = if rate > 0.0 && total > done { ((total - done) as f64 / rate) as u64 } else { 0 };
     format!(
         "{what} {percent:3}%  {} / {}  {}/s  ETA {}:{:02}",

@@ -103,7 +103,7 @@ impl ContentIo<'_> {
         let first = offset / bs;
         // Writing past a short last block: it becomes a full block of zeros-padded data
         // first, or it would read back short. Blocks in between stay holes.
-        if offset > plain_size && plain_size % bs != 0 && first > plain_size / bs {
+        if offset > plain_size && !plain_size.is_multiple_of(bs) && first > plain_size / bs {
             let last_block = plain_size / bs;
             let mut padded = self.read_at(last_block * bs, PLAIN_BS)?;
             padded.resize(PLAIN_BS, 0);

@@ -45,13 +45,16 @@ struct OpenFile {
     file: File,
 }
 
+/// A directory's entries as readdir hands them out: inode, type, plaintext name.
+type Listing = Vec<(u64, FileType, OsString)>;
+
 /// The filesystem handed to fuser.
 pub struct VaultFs {
     volume: Arc<Volume>,
     settings: MountSettings,
     nodes: Mutex<NodeTable>,
     files: Mutex<HashMap<u64, Arc<OpenFile>>>,
-    dirs: Mutex<HashMap<u64, Arc<Vec<(u64, FileType, OsString)>>>>,
+    dirs: Mutex<HashMap<u64, Arc<Listing>>>,
     next_handle: AtomicU64,
     ttl: Duration,
     running_as_root: bool,
@@ -235,7 +238,7 @@ impl VaultFs {
         self.entry(parent, &dir, disk.file_name())
     }
 
-    fn read_dir_entries(&self, ino: INodeNo) -> Result<Vec<(u64, FileType, OsString)>, Errno> {
+    fn read_dir_entries(&self, ino: INodeNo) -> Result<Listing, Errno> {
         let path = self.path(ino)?;
         let (entries, bad) = offline::list(&self.volume, &path, ino.0 == ROOT).map_err(|e| match e {
             offline::ReadError::Io(e) => errno(e),
@@ -816,11 +819,12 @@ impl Filesystem for VaultFs {
                 if stored.starts_with(b"system.posix_acl_") {
                     out.extend_from_slice(stored);
                     out.push(0);
-                } else if stored.starts_with(XATTR_PREFIX.as_bytes()) && !self.volume.names.plaintext() {
-                    if let Ok(plain) = self.volume.names.decrypt_xattr_name(&String::from_utf8_lossy(stored)) {
-                        out.extend_from_slice(&plain);
-                        out.push(0);
-                    }
+                } else if stored.starts_with(XATTR_PREFIX.as_bytes())
+                    && !self.volume.names.plaintext()
+                    && let Ok(plain) = self.volume.names.decrypt_xattr_name(&String::from_utf8_lossy(stored))
+                {
+                    out.extend_from_slice(&plain);
+                    out.push(0);
                 }
             }
             Ok(out)
