@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 CARGO   ?= cargo
 SHELL   := bash
 
-.PHONY: all build musl-target test install demo bench clean
+.PHONY: all build musl-target test test-vm install demo bench clean
 
 all: build
 
@@ -22,6 +22,11 @@ test: build
 	tests/setup/prepare.sh
 	set -o pipefail; ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, i }' target/test.log
+
+# Only the tests that boot the Debian 11 guest (qemu, TCG).
+test-vm: build
+	tests/setup/prepare.sh
+	ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked --test vm_debian11
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -16,6 +16,10 @@ declare -A needs=(
     [gocryptfs]=gocryptfs
     [fusermount3]=fuse3
     [7zz]=7zip
+    [qemu-system-x86_64]=qemu-system-x86
+    [qemu-img]=qemu-utils
+    [ssh]=openssh-client
+    [mkfs.ext4]=e2fsprogs
     [sbatch]=slurm-client
     [slurmctld]=slurmctld
     [slurmd]=slurmd
@@ -39,4 +43,5 @@ fi
 "$here/start-munged.sh"
 "$here/start-slurm.sh"
 root=$("$here/bullseye-root.sh")
-echo "prepare: ready (munged and a one-node Slurm answer; Debian 11 root at $root)"
+image=$("$here/../vm/build-image.sh")
+echo "prepare: ready (munged and a one-node Slurm answer; Debian 11 root at $root, guest image at $image)"
