@@ -322,3 +322,23 @@ fn read_only_mounts_refuse_changes() {
     assert_eq!(fs::write(m.p("new"), "x").unwrap_err().raw_os_error(), Some(30), "EROFS");
     assert_eq!(fs::create_dir(m.p("d")).unwrap_err().raw_os_error(), Some(30), "EROFS");
 }
+
+/// Regression guard for the directory-IV cache: a directory removed and made again
+/// under the same name (often with the same inode number) has a new IV; names written
+/// into it must use that one, or they would be unreadable for everyone else.
+#[test]
+fn a_directory_made_again_under_the_same_name_gets_its_own_iv() {
+    let m = Mounted::new(&[]);
+    for round in 0..10 {
+        fs::create_dir(m.p("again")).unwrap();
+        fs::write(m.p(&format!("again/file-{round}")), round.to_string()).unwrap();
+        if round < 9 {
+            fs::remove_dir_all(m.p("again")).unwrap();
+        }
+    }
+    fs::rename(m.p("again"), m.p("moved")).unwrap();
+    fs::create_dir(m.p("again")).unwrap();
+    fs::write(m.p("again/new"), "new").unwrap();
+    assert_eq!(m.read_through_gocryptfs("moved/file-9"), b"9");
+    assert_eq!(m.read_through_gocryptfs("again/new"), b"new");
+}

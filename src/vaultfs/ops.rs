@@ -23,6 +23,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+/// Directory IVs kept at most (a few hundred bytes each).
+const IV_CACHE_ENTRIES: usize = 4096;
+
 /// Largest write the kernel sends in one request (as gocryptfs: 1 MiB).
 const MAX_WRITE: u32 = 1 << 20;
 
@@ -59,6 +62,7 @@ pub struct VaultFs {
     ttl: Duration,
     running_as_root: bool,
     activity: Arc<super::activity::Activity>,
+    iv_cache: Mutex<HashMap<PathBuf, [u8; DIRIV_LEN]>>,
 }
 
 fn errno(e: io::Error) -> Errno {
@@ -98,6 +102,7 @@ impl VaultFs {
             settings,
             running_as_root: rustix::process::geteuid().is_root(),
             activity: Arc::default(),
+            iv_cache: Mutex::default(),
         }
     }
 
@@ -115,14 +120,33 @@ impl VaultFs {
         if self.settings.read_only { Err(Errno::EROFS) } else { Ok(()) }
     }
 
+    /// The IV of a cipher directory, cached by path. The cache is dropped whole on every
+    /// mkdir, rmdir and rename, so a directory removed and made again (perhaps with the
+    /// same inode number) is never encrypted with its predecessor's IV; it is off with
+    /// -sharedstorage, where another mount may do those behind our back.
     fn dir_iv(&self, dir: &Path) -> Result<[u8; DIRIV_LEN], Errno> {
-        offline::dir_iv(&self.volume, dir).map_err(|e| match e {
+        if let Some(iv) = self.iv_cache.lock().unwrap().get(dir) {
+            return Ok(*iv);
+        }
+        let iv = offline::dir_iv(&self.volume, dir).map_err(|e| match e {
             offline::ReadError::Io(e) => errno(e),
             offline::ReadError::Corrupt(why) => {
                 eprintln!("vaultfs: {why}");
                 Errno::EIO
             }
-        })
+        })?;
+        if !self.settings.shared_storage {
+            let mut cache = self.iv_cache.lock().unwrap();
+            if cache.len() >= IV_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(dir.to_path_buf(), iv);
+        }
+        Ok(iv)
+    }
+
+    fn forget_dir_ivs(&self) {
+        self.iv_cache.lock().unwrap().clear();
     }
 
     /// The on-disk name of `name` in the cipher directory `dir`.
@@ -487,6 +511,7 @@ impl Filesystem for VaultFs {
     }
 
     fn mkdir(&self, req: &Request, parent: INodeNo, name: &OsStr, mode: u32, umask: u32, reply: ReplyEntry) {
+        self.forget_dir_ivs();
         let with_diriv = !self.volume.names.plaintext() && self.volume.format.dir_iv;
         let result = self.create_entry(req, parent, name, |path| {
             let wanted = mode & !umask & 0o7777;
@@ -523,6 +548,7 @@ impl Filesystem for VaultFs {
     }
 
     fn rmdir(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
+        self.forget_dir_ivs();
         match self.remove_entry(parent, name, |dir, victim| self.rmdir_dance(dir, victim)) {
             Ok(()) => reply.ok(),
             Err(e) => reply.error(e),
@@ -551,6 +577,7 @@ impl Filesystem for VaultFs {
         flags: RenameFlags,
         reply: ReplyEmpty,
     ) {
+        self.forget_dir_ivs();
         let result = (|| {
             self.check_writable()?;
             let (old_dir, new_dir) = (self.path(parent)?, self.path(newparent)?);
