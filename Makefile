@@ -26,7 +26,7 @@ test: build
 # Only the tests that boot the Debian 11 guest (qemu, TCG).
 test-vm: build
 	tests/setup/prepare.sh
-	ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked --test vm_debian11
+	ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked --test vm_debian11 --test armor_node_vm
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -4,45 +4,8 @@
 
 mod common;
 
-use common::{TempDir, require, run, shipped_armorbox, stderr, stdout};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn vm_script(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm").join(name)
-}
-
-/// A booted guest, stopped on drop.
-struct Guest {
-    work: TempDir,
-}
-
-impl Guest {
-    fn boot() -> Guest {
-        for tool in ["qemu-system-x86_64", "qemu-img", "debootstrap", "ssh"] {
-            require(tool);
-        }
-        let work = TempDir::new().unwrap();
-        let out = run(Command::new(vm_script("start.sh")).arg(work.path()));
-        assert!(out.status.success(), "the Debian 11 guest did not boot:\n{}{}", stdout(&out), stderr(&out));
-        Guest { work }
-    }
-
-    fn ssh(&self, user: &str, command: &str) -> Output {
-        run(Command::new(vm_script("ssh.sh")).arg(self.work.path()).arg(user).arg(command))
-    }
-
-    fn ssh_with_input(&self, user: &str, command: &str, input: &Path) -> Output {
-        let file = std::fs::File::open(input).unwrap();
-        run(Command::new(vm_script("ssh.sh")).arg(self.work.path()).arg(user).arg(command).stdin(Stdio::from(file)))
-    }
-}
-
-impl Drop for Guest {
-    fn drop(&mut self) {
-        let _ = Command::new(vm_script("stop.sh")).arg(self.work.path()).status();
-    }
-}
+use common::{Guest, shipped_armorbox, stderr, stdout};
+use std::process::Output;
 
 fn ok(out: &Output, what: &str) -> String {
     assert!(out.status.success(), "{what} failed ({:?}):\n{}\n{}", out.status.code(), stdout(out), stderr(out));

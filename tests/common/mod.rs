@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 pub use tempfile::TempDir;
@@ -213,5 +213,41 @@ impl Pane {
 impl Drop for Pane {
     fn drop(&mut self) {
         let _ = self.tmux().arg("kill-server").output();
+    }
+}
+
+/// A Debian 11 guest booted by tests/vm/start.sh (qemu, TCG), stopped on drop.
+pub fn vm_script(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vm").join(name)
+}
+
+pub struct Guest {
+    pub work: TempDir,
+}
+
+impl Guest {
+    pub fn boot() -> Guest {
+        for tool in ["qemu-system-x86_64", "qemu-img", "debootstrap", "ssh"] {
+            require(tool);
+        }
+        let work = TempDir::new().unwrap();
+        let out = run(Command::new(vm_script("start.sh")).arg(work.path()));
+        assert!(out.status.success(), "the Debian 11 guest did not boot:\n{}{}", stdout(&out), stderr(&out));
+        Guest { work }
+    }
+
+    pub fn ssh(&self, user: &str, command: &str) -> Output {
+        run(Command::new(vm_script("ssh.sh")).arg(self.work.path()).arg(user).arg(command))
+    }
+
+    pub fn ssh_with_input(&self, user: &str, command: &str, input: &Path) -> Output {
+        let file = std::fs::File::open(input).unwrap();
+        run(Command::new(vm_script("ssh.sh")).arg(self.work.path()).arg(user).arg(command).stdin(Stdio::from(file)))
+    }
+}
+
+impl Drop for Guest {
+    fn drop(&mut self) {
+        let _ = Command::new(vm_script("stop.sh")).arg(self.work.path()).status();
     }
 }
