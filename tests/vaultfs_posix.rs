@@ -146,7 +146,7 @@ fn concurrent_writers_of_one_file_never_corrupt_it() {
 }
 
 #[test]
-fn concurrent_readers_and_a_writer_see_whole_blocks() {
+fn concurrent_readers_and_a_writer_never_see_torn_or_foreign_data() {
     let m = Mounted::new(&[]);
     let path = m.p("rw.bin");
     fs::write(&path, vec![1u8; 1 << 20]).unwrap();
@@ -164,8 +164,11 @@ fn concurrent_readers_and_a_writer_see_whole_blocks() {
                 let f = fs::File::open(&path).unwrap();
                 let mut block = vec![0u8; 4096];
                 for i in 0..200u64 {
+                    // An error here would be a block whose read-modify-write tore (its
+                    // authentication fails). Which of the writes a page shows is the
+                    // kernel page cache's business: only values that were written.
                     f.read_exact_at(&mut block, (i * 4096 * 7) % (1 << 20)).unwrap();
-                    assert!(block.iter().all(|&b| b == block[0]), "a block mixed two writes");
+                    assert!(block.iter().all(|&b| (1..40).contains(&b)), "a block holds bytes nobody wrote");
                 }
             })
         })
