@@ -1,6 +1,7 @@
 //! armorbox: one static binary, many applets. The basename of argv[0] picks the applet
 //! (links made by `armorbox --install`), or `armorbox APPLET ARGS…` does.
 
+mod argh_args;
 mod install;
 mod not_built;
 mod registry;

@@ -7,7 +7,7 @@ mod node;
 mod steps;
 
 use argh::FromArgs;
-use armorbox::exit::{AppletResult, Failure};
+use armorbox::exit::AppletResult;
 use armorbox::sys::command::Runner;
 use std::ffi::OsString;
 
@@ -54,17 +54,7 @@ struct Options {
 }
 
 pub fn run(name: &str, args: &[OsString]) -> AppletResult {
-    let strings: Vec<&str> = args
-        .iter()
-        .map(|a| a.to_str().ok_or_else(|| Failure::new(EXIT_USAGE, "arguments must be UTF-8")))
-        .collect::<Result<_, _>>()?;
-    let options = Options::from_args(&[name], &strings).map_err(|early| match early.status {
-        Ok(()) => {
-            print!("{}", early.output);
-            Failure::silent(0)
-        }
-        Err(()) => Failure::new(EXIT_USAGE, format!("{}\nRun '{name} --help' for usage.", early.output.trim_end())),
-    })?;
+    let options: Options = crate::argh_args::parse(name, args, EXIT_USAGE)?;
     let debug = options.verbose || std::env::var_os("GAN_DEBUG").is_some_and(|v| v != "0" && !v.is_empty());
     let runner = Runner { debug, dry_run: options.dry_run };
     let node = node::Node::inspect(&runner, &options.user, &options.allow_ssh_from, &options.disk, options.dry_run)?;

@@ -79,18 +79,7 @@ pub fn run(name: &str, args: &[OsString]) -> AppletResult {
 }
 
 fn parse(name: &str, args: &[OsString]) -> Result<Options, Failure> {
-    let strings: Vec<&str> = args
-        .iter()
-        .map(|a| a.to_str().ok_or_else(|| Failure::usage("arguments must be valid UTF-8")))
-        .collect::<Result<_, _>>()?;
-    let options = Options::from_args(&[name], &strings).map_err(|early| match early.status {
-        // --help: the text is the whole answer; exit 0 with nothing more to say.
-        Ok(()) => {
-            print!("{}", early.output);
-            Failure::silent(0)
-        }
-        Err(()) => Failure::usage(format!("{}\nRun '{name} --help' for usage.", early.output.trim_end())),
-    })?;
+    let options: Options = crate::argh_args::parse(name, args, code::USAGE)?;
     if options.stdin && options.confirm {
         return Err(Failure::usage("--confirm asks on the terminal; it does not go with --stdin"));
     }
