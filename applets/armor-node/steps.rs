@@ -476,10 +476,13 @@ fn report(ctx: &Ctx) {
     }
     println!("\nConnect with: ssh {}@{host}", ctx.node.user);
     if let Some(key) = &ctx.key {
-        println!(
-            "\nEncryption key of your home (it is stored nowhere: keep it safe):\n\n  {}\n",
-            String::from_utf8_lossy(key.expose())
-        );
+        println!("\nEncryption key of your home (it is stored nowhere: keep it safe):\n");
+        // Straight to fd 1 from the wiped buffer: no copy of the key in stdout's buffer.
+        let _ = std::io::Write::flush(&mut std::io::stdout());
+        let mut line = SecretBuf::from_slice(b"  ");
+        line.extend_from_slice(key.expose());
+        line.extend_from_slice(b"\n\n");
+        let _ = armorbox::sys::stdio::write_stdout_unbuffered(line.expose());
         println!(
             "After a reboot, unlock your home with:\n  echo '<paste key content here>' > /run/user/{uid}/key\n  \
              sudo cryptsetup luksOpen --key-file /run/user/{uid}/key /dev/mapper/vg-data encrypted\n  sudo mount /dev/mapper/encrypted $HOME\n",
