@@ -34,7 +34,7 @@ impl GocryptfsMount {
 
 impl Drop for GocryptfsMount {
     fn drop(&mut self) {
-        let _ = Command::new("fusermount3").arg("-u").arg(&self.plain).status();
+        common::unmount_fuse(&self.plain);
     }
 }
 

@@ -92,7 +92,7 @@ impl Setup {
 }
 
 fn is_mounted(path: &str) -> bool {
-    fs::read_to_string("/proc/mounts").unwrap().lines().any(|l| l.split(' ').nth(1) == Some(path))
+    common::is_mounted(Path::new(path))
 }
 
 #[test]
@@ -125,7 +125,7 @@ fn the_batch_recipe_mounts_works_and_unmounts_in_a_real_slurm_job() {
     let mount = run(Command::new("gocryptfs").arg("-q").arg("-passfile").arg(&pw).arg(&data).arg(&plain));
     assert!(mount.status.success(), "{}", stderr(&mount));
     let result = fs::read_to_string(plain.join("result.txt"));
-    run(Command::new("fusermount3").arg("-u").arg(&plain));
+    common::unmount_fuse(&plain);
     assert!(result.unwrap().starts_with("200 rows, mean systolic "));
 }
 

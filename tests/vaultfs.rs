@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TempDir, armorbox, require, run, stderr, stdout};
+use common::{TempDir, armorbox, is_mounted, require, run, stderr, stdout, unmount_fuse};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -15,24 +15,9 @@ struct Mount {
     plain: PathBuf,
 }
 
-fn is_mounted(path: &Path) -> bool {
-    let mounts = fs::read_to_string("/proc/self/mounts").unwrap();
-    let path = path.to_str().unwrap();
-    mounts.lines().any(|l| l.split(' ').nth(1) == Some(path))
-}
-
 impl Drop for Mount {
     fn drop(&mut self) {
-        // Unmounting can meet EBUSY for a moment while the kernel still releases a file
-        // this test closed; retry briefly, and say so if it never works.
-        for _ in 0..100 {
-            let out = Command::new("fusermount3").arg("-u").arg(&self.plain).output().unwrap();
-            if out.status.success() || !is_mounted(&self.plain) {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        eprintln!("could not unmount {}", self.plain.display());
+        unmount_fuse(&self.plain);
     }
 }
 

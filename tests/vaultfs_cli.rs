@@ -27,18 +27,15 @@ impl Dirs {
         self.tmp.path().join(name)
     }
     fn unmount(&self) {
-        for _ in 0..100 {
-            if run(Command::new("fusermount3").arg("-u").arg(self.p("plain"))).status.success() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        common::unmount_fuse(&self.p("plain"));
     }
 }
 
 impl Drop for Dirs {
     fn drop(&mut self) {
-        let _ = Command::new("fusermount3").arg("-u").arg(self.p("plain")).output();
+        if common::is_mounted(&self.p("plain")) {
+            self.unmount();
+        }
     }
 }
 

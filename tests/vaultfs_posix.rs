@@ -45,12 +45,7 @@ impl Mounted {
         assert!(out.status.success(), "{}", stderr(&out));
     }
     fn unmount(&self) {
-        for _ in 0..100 {
-            if run(Command::new("fusermount3").arg("-u").arg(self.p(""))).status.success() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
+        common::unmount_fuse(&self.work.path().join("plain"));
     }
     fn p(&self, name: &str) -> PathBuf {
         self.work.path().join("plain").join(name)

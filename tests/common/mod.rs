@@ -80,6 +80,27 @@ pub fn wait_for_line(path: &Path) -> String {
     })
 }
 
+/// Whether `path` is a mount point now.
+pub fn is_mounted(path: &Path) -> bool {
+    let mounts = std::fs::read_to_string("/proc/self/mounts").unwrap();
+    let path = path.to_str().unwrap().trim_end_matches('/');
+    mounts.lines().any(|l| l.split(' ').nth(1) == Some(path))
+}
+
+/// Unmounts a FUSE mount, retrying while the kernel still releases a file a test just
+/// closed (EBUSY for a moment); says so if it never works.
+pub fn unmount_fuse(path: &Path) {
+    for _ in 0..100 {
+        let done =
+            Command::new("fusermount3").arg("-u").arg(path).output().map(|o| o.status.success()).unwrap_or(false);
+        if done || !is_mounted(path) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    eprintln!("could not unmount {}", path.display());
+}
+
 /// Single-quotes a string for sh.
 pub fn shell_quote(s: &str) -> String {
     format!("'{}'", s.replace('\'', r"'\''"))
