@@ -208,6 +208,46 @@ fn a_large_file_goes_through_in_bounded_memory() {
     assert!(same.status.success());
 }
 
+/// Copies text from /usr/share/doc into `dir` until `budget` bytes: real documents with
+/// the far-apart repeats (licences, changelogs) that a cut dictionary would lose.
+fn doc_corpus(dir: &Path, budget: u64) -> u64 {
+    fs::create_dir_all(dir).unwrap();
+    let mut used = 0;
+    let mut stack = vec![PathBuf::from("/usr/share/doc")];
+    while let Some(d) = stack.pop() {
+        let mut entries: Vec<_> = fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        for path in entries.into_iter().rev() {
+            let meta = fs::symlink_metadata(&path).unwrap();
+            if meta.is_dir() {
+                stack.push(path);
+            } else if meta.is_file() && used + meta.len() <= budget {
+                let name = path.strip_prefix("/usr/share/doc").unwrap().to_string_lossy().replace('/', "_");
+                fs::copy(&path, dir.join(name)).unwrap();
+                used += meta.len();
+            }
+        }
+    }
+    used
+}
+
+#[test]
+fn two_threads_keep_the_archive_within_one_percent_of_7zz() {
+    let w = TempDir::new().unwrap();
+    let used = doc_corpus(&w.path().join("docs"), 12 << 20);
+    assert!(used > 6 << 20, "/usr/share/doc holds only {used} bytes: not enough to split");
+    let pw = format!("-p{PW}");
+    let args = |archive: &'static str| {
+        [vec!["a", pw.as_str(), "-mmt=2"], SEED_SWITCHES.to_vec(), vec![archive, "docs"]].concat()
+    };
+    ok(&secarc(&args("ours.7z"), w.path()), "secarc a -mmt=2");
+    ok(&sevenzz(&args("theirs.7z"), w.path()), "7zz a -mmt=2");
+    ok(&sevenzz(&["t", &pw, "ours.7z"], w.path()), "7zz t");
+    let size = |name: &str| fs::metadata(w.path().join(name)).unwrap().len() as f64;
+    let ratio = size("ours.7z") / size("theirs.7z");
+    assert!(ratio < 1.01, "secarc's archive is {ratio:.4} times 7zz's on {used} bytes of documents");
+}
+
 #[test]
 fn wrong_password_fails_with_its_code_and_writes_nothing() {
     let w = TempDir::new().unwrap();

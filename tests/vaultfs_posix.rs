@@ -83,7 +83,7 @@ fn writes_at_any_offset_append_and_truncate_match_a_model() {
     let m = Mounted::new(&[]);
     let path = m.p("model.bin");
     let mut model: Vec<u8> = Vec::new();
-    let file = OpenOptions::new().read(true).write(true).create(true).open(&path).unwrap();
+    let file = OpenOptions::new().read(true).write(true).create_new(true).open(&path).unwrap();
     let apply = |offset: usize, data: &[u8], model: &mut Vec<u8>| {
         file.write_all_at(data, offset as u64).unwrap();
         if model.len() < offset + data.len() {
@@ -114,6 +114,7 @@ fn writes_at_any_offset_append_and_truncate_match_a_model() {
 
 #[test]
 fn concurrent_writers_of_one_file_never_corrupt_it() {
+    const LAST_ROUND: u8 = 19;
     let m = Mounted::new(&[]);
     let path = m.p("shared.bin");
     fs::write(&path, vec![0u8; 64 * 1024]).unwrap();
@@ -124,9 +125,9 @@ fn concurrent_writers_of_one_file_never_corrupt_it() {
         .map(|t| {
             let file = Arc::clone(&file);
             std::thread::spawn(move || {
-                for round in 0..20u8 {
+                for round in 0..=LAST_ROUND {
                     for stripe in (t as usize..64).step_by(4) {
-                        file.write_all_at(&vec![t * 50 + round % 50 + 1; 1000], (stripe * 1000) as u64).unwrap();
+                        file.write_all_at(&vec![t * 50 + round + 1; 1000], (stripe * 1000) as u64).unwrap();
                     }
                 }
             })
@@ -136,7 +137,10 @@ fn concurrent_writers_of_one_file_never_corrupt_it() {
     let data = fs::read(&path).unwrap();
     for stripe in 0..64 {
         let t = (stripe % 4) as u8;
-        assert!(data[stripe * 1000..][..1000].iter().all(|&b| b == t * 50 + 19 % 50 + 1), "stripe {stripe} corrupted");
+        assert!(
+            data[stripe * 1000..][..1000].iter().all(|&b| b == t * 50 + LAST_ROUND + 1),
+            "stripe {stripe} corrupted"
+        );
     }
 }
 

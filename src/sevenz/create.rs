@@ -5,13 +5,16 @@
 //! so a failure never leaves something that looks like a finished archive.
 
 use super::ArchiveError;
+use super::aes_writer::{self, ArchiveKey, CbcWriter};
 use super::attributes;
+use super::header_writer::{self, Coder, FileRecord, Folder, SubStream};
+use super::lzma2_pieces::Lzma2Stage;
 use crate::secret::SecretBuf;
 use crate::sys::progress::{Counter, CountingReader, Progress};
-use sevenz_rust2::encoder_options::{AesEncoderOptions, Lzma2Options, LzmaOptions};
-use sevenz_rust2::{ArchiveEntry, ArchiveWriter, EncoderConfiguration, EncoderMethod, Password, SourceReader};
+use lzma_rust2::filter::bcj::BcjWriter;
+use lzma_rust2::{Lzma2Options, LzmaOptions, LzmaWriter};
 use std::fs::{self, File};
-use std::io::{self, Read};
+use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Component, Path, PathBuf};
@@ -162,118 +165,324 @@ fn collect_one(
     Ok(())
 }
 
-fn entry_for(item: &Item, times: Times) -> ArchiveEntry {
-    let mut entry = ArchiveEntry::new();
-    entry.name = item.name.clone();
+/// The header record of an item.
+fn record_for(item: &Item, times: Times) -> FileRecord {
     let m = &item.meta;
-    let (is_dir, has_stream) = match &item.content {
+    let (is_directory, has_stream) = match &item.content {
         Content::Directory => (true, false),
         Content::File { size, .. } => (false, *size > 0),
         Content::Link { .. } => (false, true),
     };
-    entry.is_directory = is_dir;
-    entry.has_stream = has_stream;
-    entry.has_windows_attributes = true;
-    entry.windows_attributes = attributes::from_mode(m.mode(), is_dir);
-    entry.has_last_modified_date = times.modified;
-    entry.last_modified_date = attributes::nt_time(m.mtime(), m.mtime_nsec());
-    // 7-Zip on Linux stores the inode change time as "created".
-    entry.has_creation_date = times.created;
-    entry.creation_date = attributes::nt_time(m.ctime(), m.ctime_nsec());
-    entry.has_access_date = times.accessed;
-    entry.access_date = attributes::nt_time(m.atime(), m.atime_nsec());
-    entry
-}
-
-/// One solid block to write: its branch filter, entries, their readers, input bytes.
-type BlockGroup = (Option<EncoderMethod>, Vec<ArchiveEntry>, Vec<SourceReader<Box<dyn Read>>>, u64);
-
-/// The branch filter for an executable, from its ELF header: BCJ for x86, ARM64 for
-/// AArch64; None for anything else.
-fn branch_filter(path: &Path) -> Option<EncoderMethod> {
-    let mut head = [0u8; 20];
-    File::open(path).and_then(|mut f| f.read_exact(&mut head)).ok()?;
-    if &head[..4] != b"\x7fELF" {
-        return None;
-    }
-    match u16::from_le_bytes([head[18], head[19]]) {
-        3 | 62 => Some(EncoderMethod::BCJ_X86_FILTER),
-        183 => Some(EncoderMethod::BCJ_ARM64_FILTER),
-        _ => None,
+    FileRecord {
+        name: item.name.clone(),
+        has_stream,
+        is_directory,
+        attributes: attributes::from_mode(m.mode(), is_directory),
+        // 7-Zip on Linux stores the inode change time as "created".
+        created: times.created.then(|| attributes::nt_time(m.ctime(), m.ctime_nsec()).into()),
+        accessed: times.accessed.then(|| attributes::nt_time(m.atime(), m.atime_nsec()).into()),
+        modified: times.modified.then(|| attributes::nt_time(m.mtime(), m.mtime_nsec()).into()),
     }
 }
 
-/// LZMA2 at `level` for `input` bytes on `threads` threads.
-///
-/// With several threads the input is cut into one independent chunk per thread (each
-/// starts with a dictionary reset, as 7-Zip's own multithreaded LZMA2 does), and the
-/// dictionary is the chunk's. lzma-rust2's presets 6–9 differ only in dictionary size,
-/// so the options start from preset 6 (the smallest chunk it allows) with the
-/// dictionary set afterwards: level 9's match finder and lengths, any chunk size.
-fn lzma2_options(level: u32, threads: u32, input: u64) -> Lzma2Options {
-    const SPLIT_ABOVE: u64 = 4 << 20;
-    let base = if level >= 6 { 6 } else { level };
-    if threads > 1 && input > SPLIT_ABOVE {
-        let dictionary = dictionary_for(level, input.div_ceil(threads as u64));
-        let mut options = Lzma2Options::from_level_mt(base, threads, dictionary as u64);
-        options.set_dictionary_size(dictionary);
-        options
-    } else {
-        let mut options = Lzma2Options::from_level(base);
-        options.set_dictionary_size(dictionary_for(level, input));
-        options
-    }
+/// The branch filter for an executable, from its ELF header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BranchFilter {
+    X86,
+    Arm64,
 }
 
-fn content_methods(
-    options: &CreateOptions,
-    password: Option<&Password>,
-    input: u64,
-    salt: [u8; 16],
-    filter: Option<EncoderMethod>,
-) -> Vec<EncoderConfiguration> {
-    let mut methods = Vec::new();
-    if let Some(password) = password {
-        let mut aes = AesEncoderOptions::new(password.clone());
-        aes.num_cycles_power = KEY_DERIVATION_CYCLES_POWER;
-        // A fresh IV each time (new() draws it); one salt, so the 2^19 rounds of key
-        // derivation are done once and cached.
-        aes.salt = salt;
-        methods.push(aes.into());
-    }
-    match options.method {
-        Method::Lzma2 => methods.push(lzma2_options(options.level, options.threads, input).into()),
-        Method::Lzma => {
-            let mut lzma = LzmaOptions::from_level(options.level);
-            lzma.set_dictionary_size(dictionary_for(options.level, input));
-            methods.push(lzma.into());
+impl BranchFilter {
+    /// BCJ for x86, ARM64 for AArch64; None for anything else.
+    fn for_file(path: &Path) -> Option<BranchFilter> {
+        let mut head = [0u8; 20];
+        File::open(path).and_then(|mut f| f.read_exact(&mut head)).ok()?;
+        if &head[..4] != b"\x7fELF" {
+            return None;
         }
-        Method::Copy => methods.push(EncoderMethod::COPY.into()),
+        match u16::from_le_bytes([head[18], head[19]]) {
+            3 | 62 => Some(BranchFilter::X86),
+            183 => Some(BranchFilter::Arm64),
+            _ => None,
+        }
     }
-    // Outermost first: data → filter → LZMA2 → AES → file.
-    if let Some(filter) = filter.filter(|_| options.method != Method::Copy) {
-        methods.push(filter.into());
+
+    fn method_id(self) -> &'static [u8] {
+        match self {
+            BranchFilter::X86 => &[0x03, 0x03, 0x01, 0x03],
+            BranchFilter::Arm64 => &[0x0A],
+        }
     }
-    methods
+}
+
+const LZMA2_ID: &[u8] = &[0x21];
+const LZMA_ID: &[u8] = &[0x03, 0x01, 0x01];
+const COPY_ID: &[u8] = &[0x00];
+
+/// lzma-rust2's presets 6–9 differ only in dictionary size, so levels above 6 start
+/// from preset 6 (level 9's match finder and lengths) with the dictionary set here.
+fn lzma_options(level: u32, dictionary: u32) -> LzmaOptions {
+    let mut options = LzmaOptions::with_preset(level.min(6));
+    options.dict_size = dictionary;
+    options
+}
+
+/// The LZMA2 property byte: the smallest p with (2 | p&1) << (p/2 + 11) ≥ dictionary.
+fn lzma2_dictionary_property(dictionary: u32) -> u8 {
+    (0u8..40).find(|p| (2u64 | (*p as u64 & 1)) << (*p / 2 + 11) >= dictionary as u64).unwrap_or(40)
+}
+
+/// The packed side of a folder: the archive file, through AES when there is a key.
+enum PackedSink<'a, W: Write> {
+    Plain(Counted<&'a mut W>),
+    Encrypted(Box<CbcWriter<Counted<&'a mut W>>>, Vec<u8>),
+}
+
+impl<W: Write> PackedSink<'_, W> {
+    /// (bytes that went in, bytes written to the archive, the AES coder if any)
+    fn finish(self) -> io::Result<(u64, u64, Option<Coder>)> {
+        match self {
+            PackedSink::Plain(out) => Ok((out.count, out.count, None)),
+            PackedSink::Encrypted(writer, properties) => {
+                let (out, plaintext) = writer.finish()?;
+                Ok((plaintext, out.count, Some(Coder { id: aes_writer::METHOD_ID, properties })))
+            }
+        }
+    }
+}
+
+impl<W: Write> Write for PackedSink<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            PackedSink::Plain(w) => w.write(buf),
+            PackedSink::Encrypted(w, _) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The compression stage of a folder.
+enum Compressor<'a, W: Write> {
+    Lzma2(Box<Lzma2Stage<PackedSink<'a, W>>>, u8),
+    Lzma(Box<LzmaWriter<PackedSink<'a, W>>>, Vec<u8>),
+    Copy(PackedSink<'a, W>),
+}
+
+impl<'a, W: Write> Compressor<'a, W> {
+    fn new(sink: PackedSink<'a, W>, options: &CreateOptions, input: u64) -> io::Result<Self> {
+        let dictionary = dictionary_for(options.level, input);
+        Ok(match effective_method(options) {
+            Method::Lzma2 => {
+                let lzma2 = Lzma2Options { lzma_options: lzma_options(options.level, dictionary), chunk_size: None };
+                let stage = Box::new(Lzma2Stage::new(sink, lzma2, input, options.threads));
+                Compressor::Lzma2(stage, lzma2_dictionary_property(dictionary))
+            }
+            Method::Lzma => {
+                let lzma = lzma_options(options.level, dictionary);
+                let mut properties = vec![lzma.get_props()];
+                properties.extend_from_slice(&dictionary.to_le_bytes());
+                Compressor::Lzma(Box::new(LzmaWriter::new_no_header(sink, &lzma, false)?), properties)
+            }
+            Method::Copy => Compressor::Copy(sink),
+        })
+    }
+
+    fn finish(self) -> io::Result<(PackedSink<'a, W>, Coder)> {
+        Ok(match self {
+            Compressor::Lzma2(stage, property) => (stage.finish()?, Coder { id: LZMA2_ID, properties: vec![property] }),
+            Compressor::Lzma(writer, properties) => (writer.finish()?, Coder { id: LZMA_ID, properties }),
+            Compressor::Copy(sink) => (sink, Coder { id: COPY_ID, properties: Vec::new() }),
+        })
+    }
+}
+
+impl<W: Write> Write for Compressor<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Compressor::Lzma2(w, _) => w.write(buf),
+            Compressor::Lzma(w, _) => w.write(buf),
+            Compressor::Copy(w) => w.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// -mx=0 stores, as 7-Zip does.
+fn effective_method(options: &CreateOptions) -> Method {
+    if options.level == 0 { Method::Copy } else { options.method }
+}
+
+/// A writer that counts what passes through.
+struct Counted<W> {
+    inner: W,
+    count: u64,
+}
+
+impl<W: Write> Write for Counted<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.count += n as u64;
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Copies one entry's data into the folder, returning its size and CRC.
+fn copy_entry(item: &Item, out: &mut dyn Write, buf: &mut [u8], counter: &Counter) -> Result<SubStream, ArchiveError> {
+    let mut reader: Box<dyn Read> = match &item.content {
+        Content::File { path, .. } => {
+            Box::new(CountingReader::new(File::open(path).map_err(|e| io_error(path, e))?, counter.clone()))
+        }
+        Content::Link { target } => Box::new(io::Cursor::new(target.clone())),
+        Content::Directory => return Err(ArchiveError::Io(format!("{}: a directory has no data", item.name))),
+    };
+    let mut crc = crc32fast::Hasher::new();
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(ArchiveError::Io(format!("{}: {e}", item.name))),
+        };
+        crc.update(&buf[..n]);
+        size += n as u64;
+        out.write_all(&buf[..n]).map_err(|e| ArchiveError::Io(format!("compressing {}: {e}", item.name)))?;
+    }
+    Ok(SubStream { size, crc: crc.finalize() })
+}
+
+/// Writes one solid block of `members` (all with data) and describes it.
+fn write_folder<W: Write>(
+    out: &mut W,
+    filter: Option<BranchFilter>,
+    members: &[&Item],
+    options: &CreateOptions,
+    key: Option<&ArchiveKey>,
+    counter: &Counter,
+) -> Result<Folder, ArchiveError> {
+    let failed = |e: io::Error| ArchiveError::Io(format!("writing the archive: {e}"));
+    let input: u64 = members.iter().map(|m| data_size(m)).sum();
+    let counted = Counted { inner: out, count: 0 };
+    let sink = match key {
+        Some(key) => {
+            let (writer, properties) = key.encrypt(counted).map_err(failed)?;
+            PackedSink::Encrypted(Box::new(writer), properties)
+        }
+        None => PackedSink::Plain(counted),
+    };
+    let mut compressor = Compressor::new(sink, options, input).map_err(failed)?;
+    let filter = filter.filter(|_| effective_method(options) != Method::Copy);
+    let mut buf = vec![0u8; 256 << 10];
+    let mut sub_streams = Vec::with_capacity(members.len());
+    let compressor = match filter {
+        None => {
+            for member in members {
+                sub_streams.push(copy_entry(member, &mut compressor, &mut buf, counter)?);
+            }
+            compressor
+        }
+        Some(filter) => {
+            let mut filtered = match filter {
+                BranchFilter::X86 => BcjWriter::new_x86(compressor, 0),
+                BranchFilter::Arm64 => BcjWriter::new_arm64(compressor, 0),
+            };
+            for member in members {
+                sub_streams.push(copy_entry(member, &mut filtered, &mut buf, counter)?);
+            }
+            filtered.finish().map_err(failed)?
+        }
+    };
+    let (sink, compression) = compressor.finish().map_err(failed)?;
+    let (compressed, packed_size, encryption) = sink.finish().map_err(failed)?;
+    let total: u64 = sub_streams.iter().map(|s| s.size).sum();
+    // Coders from the packed side: AES, the compressor, the branch filter.
+    let mut coders = Vec::new();
+    let mut unpack_sizes = Vec::new();
+    if let Some(aes) = encryption {
+        coders.push(aes);
+        unpack_sizes.push(compressed);
+    }
+    coders.push(compression);
+    unpack_sizes.push(total);
+    if let Some(filter) = filter {
+        coders.push(Coder { id: filter.method_id(), properties: Vec::new() });
+        unpack_sizes.push(total);
+    }
+    Ok(Folder { coders, unpack_sizes, packed_size, sub_streams })
+}
+
+fn data_size(item: &Item) -> u64 {
+    match &item.content {
+        Content::File { size, .. } => *size,
+        Content::Link { target } => target.len() as u64,
+        Content::Directory => 0,
+    }
+}
+
+/// Stores the header: LZMA-compressed (and encrypted with `key`) as a packed stream at
+/// `pack_pos`, returning the small header that points at it and the stream's size; or
+/// the plain header itself when compressing would not make it smaller and no
+/// encryption is asked for.
+fn write_header<W: Write>(
+    out: &mut W,
+    pack_pos: u64,
+    header: Vec<u8>,
+    key: Option<&ArchiveKey>,
+) -> io::Result<(Vec<u8>, u64)> {
+    // 7-Zip's header method: LZMA with a 1 MiB dictionary.
+    let lzma = lzma_options(5, 1 << 20);
+    let mut properties = vec![lzma.get_props()];
+    properties.extend_from_slice(&lzma.dict_size.to_le_bytes());
+    let mut writer = LzmaWriter::new_no_header(Vec::with_capacity(header.len() / 2), &lzma, false)?;
+    writer.write_all(&header)?;
+    let compressed = writer.finish()?;
+    if key.is_none() && compressed.len() + 20 >= header.len() {
+        return Ok((header, 0));
+    }
+    let mut counted = Counted { inner: out, count: 0 };
+    let mut coders = Vec::new();
+    let mut unpack_sizes = Vec::new();
+    match key {
+        Some(key) => {
+            let (mut writer, properties) = key.encrypt(&mut counted)?;
+            writer.write_all(&compressed)?;
+            writer.finish()?;
+            coders.push(Coder { id: aes_writer::METHOD_ID, properties });
+            unpack_sizes.push(compressed.len() as u64);
+        }
+        None => counted.write_all(&compressed)?,
+    }
+    coders.push(Coder { id: LZMA_ID, properties });
+    unpack_sizes.push(header.len() as u64);
+    let folder = Folder {
+        coders,
+        unpack_sizes,
+        packed_size: counted.count,
+        sub_streams: vec![SubStream { size: header.len() as u64, crc: crc32fast::hash(&header) }],
+    };
+    Ok((header_writer::encoded_header(pack_pos, &folder), counted.count))
 }
 
 pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Result<Summary, ArchiveError> {
     let items = collect(args, options.store_symlinks)?;
-    let bytes: u64 = items
-        .iter()
-        .map(|i| match &i.content {
-            Content::File { size, .. } => *size,
-            Content::Link { target } => target.len() as u64,
-            Content::Directory => 0,
-        })
-        .sum();
-    let password = match &options.password {
-        Some(p) => Some(Password::new(
-            std::str::from_utf8(p.expose()).map_err(|_| ArchiveError::Io("the password is not valid UTF-8".into()))?,
-        )),
+    let bytes: u64 = items.iter().map(data_size).sum();
+    let key = match &options.password {
+        Some(password) => Some(
+            ArchiveKey::derive(password, KEY_DERIVATION_CYCLES_POWER)
+                .map_err(|e| ArchiveError::Io(format!("deriving the key: {e}")))?,
+        ),
         None => None,
     };
-    let salt: [u8; 16] = crate::crypto::random::array().map_err(|e| ArchiveError::Io(e.to_string()))?;
 
     let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let temp = tempfile::Builder::new()
@@ -281,56 +490,52 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
         .suffix(".partial")
         .tempfile_in(dir)
         .map_err(|e| io_error(dir, e))?;
-    let file = temp.reopen().map_err(|e| io_error(temp.path(), e))?;
-    let mut writer = ArchiveWriter::new(file).map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?;
-    writer.set_encrypt_header(options.encrypt_header && password.is_some());
+    let failed = |e: io::Error| ArchiveError::Io(format!("{}: {e}", archive.display()));
+    let mut out = BufWriter::with_capacity(1 << 20, temp.reopen().map_err(|e| io_error(temp.path(), e))?);
+    // Room for the signature header, written last when the header's place is known.
+    out.write_all(&[0u8; header_writer::SIGNATURE_HEADER_SIZE as usize]).map_err(failed)?;
 
-    let mut directories = 0;
-    let mut files = 0;
     let counter = Counter::default();
     let _progress = Progress::start("compressing", bytes, counter.clone());
-    // Executables go into their own solid block through a branch filter, as 7-Zip
-    // groups files by filter: x86 (BCJ), ARM64, everything else.
-    let mut groups: Vec<BlockGroup> = Vec::new();
+    // Entries without data first, in walk order; then each block's entries, as the
+    // header must list the entries with data in the order of the blocks. Executables go
+    // into their own block through a branch filter, as 7-Zip groups files by filter.
+    let mut records = Vec::with_capacity(items.len());
+    let mut groups: Vec<(Option<BranchFilter>, Vec<&Item>)> = Vec::new();
+    let (mut files, mut directories) = (0, 0);
     for item in &items {
-        let entry = entry_for(item, options.times);
-        let (filter, reader, size): (Option<EncoderMethod>, Box<dyn Read>, u64) = match &item.content {
-            Content::Directory => {
-                directories += 1;
-                writer.push_archive_entry::<&[u8]>(entry, None).map_err(|e| super::classify(e, &item.name))?;
-                continue;
-            }
-            Content::File { size: 0, .. } => {
-                files += 1;
-                writer.push_archive_entry::<&[u8]>(entry, None).map_err(|e| super::classify(e, &item.name))?;
-                continue;
-            }
-            Content::File { path, size } => {
-                let opened = File::open(path).map_err(|e| io_error(path, e))?;
-                (branch_filter(path), Box::new(CountingReader::new(opened, counter.clone())), *size)
-            }
-            Content::Link { target } => (None, Box::new(io::Cursor::new(target.clone())), target.len() as u64),
+        match &item.content {
+            Content::Directory => directories += 1,
+            _ => files += 1,
+        }
+        if data_size(item) == 0 && !matches!(item.content, Content::Link { .. }) {
+            records.push(record_for(item, options.times));
+            continue;
+        }
+        let filter = match &item.content {
+            Content::File { path, .. } => BranchFilter::for_file(path),
+            _ => None,
         };
-        files += 1;
-        let slot = match groups.iter().position(|g| g.0 == filter) {
-            Some(i) => i,
-            None => {
-                groups.push((filter, Vec::new(), Vec::new(), 0));
-                groups.len() - 1
-            }
-        };
-        groups[slot].1.push(entry);
-        groups[slot].2.push(SourceReader::new(reader));
-        groups[slot].3 += size;
+        match groups.iter_mut().find(|g| g.0 == filter) {
+            Some(group) => group.1.push(item),
+            None => groups.push((filter, vec![item])),
+        }
     }
-    for (filter, entries, readers, size) in groups {
-        // Each block gets its own IV (content_methods draws a fresh one).
-        writer.set_content_methods(content_methods(options, password.as_ref(), size, salt, filter));
-        writer.push_archive_entries(entries, readers).map_err(|e| super::classify(e, "compressing"))?;
+    let mut folders = Vec::with_capacity(groups.len());
+    let mut pack_pos = 0u64;
+    for (filter, members) in &groups {
+        let folder = write_folder(&mut out, *filter, members, options, key.as_ref(), &counter)?;
+        pack_pos += folder.packed_size;
+        folders.push(folder);
+        records.extend(members.iter().map(|m| record_for(m, options.times)));
     }
-    // The header gets its own IV too (header encryption needs AES among the methods).
-    writer.set_content_methods(content_methods(options, password.as_ref(), bytes, salt, None));
-    let file = writer.finish().map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?;
+    let header = header_writer::header(&folders, &records);
+    let header_key = key.as_ref().filter(|_| options.encrypt_header);
+    let (next_header, header_stream) = write_header(&mut out, pack_pos, header, header_key).map_err(failed)?;
+    out.write_all(&next_header).map_err(failed)?;
+    let mut file = out.into_inner().map_err(|e| failed(e.into_error()))?;
+    let signature = header_writer::signature_header(pack_pos + header_stream, &next_header);
+    file.seek(SeekFrom::Start(0)).and_then(|_| file.write_all(&signature)).map_err(failed)?;
     file.sync_all().map_err(|e| io_error(archive, e))?;
     let archive_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
     temp.persist_noclobber(archive).map_err(|e| {

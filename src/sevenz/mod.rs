@@ -4,10 +4,13 @@
 //! Unix modes and 7-Zip's Linux timestamps, symlinks, empty directories, and an
 //! extraction that cannot write outside its target.
 
+pub mod aes_writer;
 pub mod attributes;
 pub mod create;
 pub mod extract;
+pub mod header_writer;
 pub mod listing;
+pub mod lzma2_pieces;
 pub mod safe_path;
 
 /// Why an archive operation failed, with the exit code secarc uses.
