@@ -248,6 +248,57 @@ fn two_threads_keep_the_archive_within_one_percent_of_7zz() {
     assert!(ratio < 1.01, "secarc's archive is {ratio:.4} times 7zz's on {used} bytes of documents");
 }
 
+/// The stored paths of an archive, as 7zz lists them.
+fn stored_paths(archive: &Path) -> std::collections::BTreeSet<String> {
+    let listing = sevenzz(&["l", "-slt", archive.to_str().unwrap()], archive.parent().unwrap());
+    ok(&listing, "7zz l -slt");
+    let text = stdout(&listing);
+    text.split("----------")
+        .nth(1)
+        .unwrap_or("")
+        .lines()
+        .filter_map(|l| l.strip_prefix("Path = "))
+        .map(String::from)
+        .collect()
+}
+
+#[test]
+fn wildcards_and_exclusions_select_what_7zz_selects() {
+    let w = TempDir::new().unwrap();
+    for dir in ["d/sub/deeper", "d/cache"] {
+        fs::create_dir_all(w.path().join(dir)).unwrap();
+    }
+    for file in
+        ["a.csv", "b.txt", "d/c.csv", "d/g.log", "d/sub/e.csv", "d/sub/f.log", "d/sub/deeper/h.csv", "d/cache/i.csv"]
+    {
+        fs::write(w.path().join(file), file).unwrap();
+    }
+    let cases: [&[&str]; 9] = [
+        &["*.csv"],
+        &["-r", "*.csv"],
+        &["d/*.csv"],
+        &["-r", "d/*.csv"],
+        &["d", "-x!*.log"],
+        &["d", "-xr!*.log"],
+        &["d", "-x!d/g.log"],
+        &["d", "-xr!cache"],
+        &["-r", "d/*.csv", "-xr!deeper", "-x!*.txt"],
+    ];
+    for (i, case) in cases.iter().enumerate() {
+        let ours = format!("ours{i}.7z");
+        let theirs = format!("theirs{i}.7z");
+        ok(&secarc(&[&["a", ours.as_str()], *case].concat(), w.path()), &format!("secarc a {case:?}"));
+        ok(&sevenzz(&[&["a", theirs.as_str()], *case].concat(), w.path()), &format!("7zz a {case:?}"));
+        let (a, b) = (stored_paths(&w.path().join(&ours)), stored_paths(&w.path().join(&theirs)));
+        assert!(!a.is_empty(), "{case:?} selected nothing");
+        assert_eq!(a, b, "{case:?}: secarc and 7zz store different entries");
+    }
+    let nothing = secarc(&["a", "none.7z", "d/*.pdf"], w.path());
+    assert_eq!(nothing.status.code(), Some(2), "a pattern matching nothing is an error: {}", stderr(&nothing));
+    assert!(stderr(&nothing).contains("no file matches"));
+    assert!(!w.path().join("none.7z").exists());
+}
+
 #[test]
 fn wrong_password_fails_with_its_code_and_writes_nothing() {
     let w = TempDir::new().unwrap();

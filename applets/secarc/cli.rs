@@ -2,6 +2,7 @@
 //! anywhere after the command (`-mx=9`, `-mx9`, `-pPASS`, `-oDIR` or `-o DIR`), `--`
 //! to end them. A table lists the switches; anything else is refused by name.
 
+use armorbox::sevenz::selection::Exclude;
 use std::ffi::OsString;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,6 +30,10 @@ pub struct Switches {
     pub output: Option<OsString>,
     pub yes: bool,
     pub store_symlinks: bool,
+    /// -r / -r-: wildcard arguments match in subdirectories too.
+    pub recurse: bool,
+    /// -x!PATTERN, -xr!PATTERN.
+    pub excludes: Vec<Exclude>,
     pub technical: bool,
     pub help: bool,
 }
@@ -70,6 +75,7 @@ const SWITCH_PREFIXES: &[&str] = &[
     "-o",
     "-y",
     "-r",
+    "-x",
     "-h",
 ];
 
@@ -124,8 +130,21 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
             "-slt" if rest.is_empty() => switches.technical = true,
             "-snl" if rest.is_empty() => switches.store_symlinks = true,
             "-y" if rest.is_empty() => switches.yes = true,
-            // Directories are always archived recursively; -r is accepted for the habit.
-            "-r" if rest.is_empty() || rest == "-" => {}
+            // Directories are always archived whole; -r is about wildcards, as in 7zz.
+            "-r" if rest.is_empty() => switches.recurse = true,
+            "-r" if rest == "-" => switches.recurse = false,
+            "-x" => {
+                let (recursive, pattern) = match &text[2..] {
+                    t if t.starts_with("r-!") => (false, &t[3..]),
+                    t if t.starts_with("r!") => (true, &t[2..]),
+                    t if t.starts_with('!') => (false, &t[1..]),
+                    _ => return Err(UsageError(format!("{text}: expected -x!PATTERN or -xr!PATTERN"))),
+                };
+                if pattern.is_empty() {
+                    return Err(UsageError(format!("{text}: the pattern is empty")));
+                }
+                switches.excludes.push(Exclude { pattern: pattern.to_string(), recursive });
+            }
             "-p" => switches.password = Some((!text[2..].is_empty()).then(|| text[2..].to_string())),
             "-o" => {
                 let dir = &text[2..];

@@ -6,6 +6,7 @@ use armorbox::exit::{AppletResult, Failure};
 use armorbox::secret::SecretBuf;
 use armorbox::sevenz::create::{self, CreateOptions, Method, Times};
 use armorbox::sevenz::extract::{self, Answer, ExtractOptions, Overwrite};
+use armorbox::sevenz::selection::Selection;
 use armorbox::sevenz::{ArchiveError, listing};
 use armorbox::sys::stdio;
 use armorbox::terminal::{PasswordRequest, PromptError, Terminal};
@@ -39,7 +40,11 @@ Switches:
   -mtm/-mtc/-mta=on|off  store modification/change/access times (default on/off/off)
   -oDIR, -o DIR output directory for x and e   -y   overwrite without asking
   -snl          store symlinks as links (default: follow them, as 7-Zip does)
-  -r            accepted (directories are always archived recursively)
+  Files may hold wildcards (quote them): 'data/*.csv' takes the matches in data/;
+  -r            ... and in every directory below it (directories are always
+                archived whole)
+  -x!PATTERN    leave out the entry stored under PATTERN ('d/tmp', '*.bak' at the top)
+  -xr!PATTERN   leave out every entry named PATTERN at any depth ('*.log', 'cache')
 
 Exit codes: 0 ok, 2 I/O error, 3 damaged or truncated archive, 4 wrong or missing
 password, 5 refused (unsafe entry, would overwrite, archive exists), 7 bad command line.
@@ -189,6 +194,7 @@ fn add(parsed: &Parsed, archive: &Path) -> Result<(), Outcome> {
             accessed: s.atime.unwrap_or(false),
         },
         store_symlinks: s.store_symlinks,
+        selection: Selection { recurse: s.recurse, excludes: s.excludes.clone() },
     };
     let inputs: Vec<PathBuf> = parsed.files.iter().map(PathBuf::from).collect();
     let summary = create::create(archive, &inputs, &options)?;

@@ -9,6 +9,7 @@ use super::aes_writer::{self, ArchiveKey, CbcWriter};
 use super::attributes;
 use super::header_writer::{self, Coder, FileRecord, Folder, SubStream};
 use super::lzma2_pieces::Lzma2Stage;
+use super::selection::{self, Selection};
 use crate::secret::SecretBuf;
 use crate::sys::progress::{Counter, CountingReader, Progress};
 use lzma_rust2::filter::bcj::BcjWriter;
@@ -45,6 +46,8 @@ pub struct CreateOptions {
     pub times: Times,
     /// -snl: store symlinks as links instead of following them.
     pub store_symlinks: bool,
+    /// Wildcards (-r) and exclusions (-x!, -xr!).
+    pub selection: Selection,
 }
 
 /// What was written.
@@ -108,23 +111,85 @@ fn io_error(path: &Path, e: io::Error) -> ArchiveError {
     ArchiveError::Io(format!("{}: {e}", path.display()))
 }
 
-/// Walks the arguments depth-first, directories before their content.
-fn collect(args: &[PathBuf], store_symlinks: bool) -> Result<Vec<Item>, ArchiveError> {
+/// Walks the arguments depth-first, directories before their content, expanding
+/// wildcards and leaving out what the selection excludes.
+fn collect(args: &[PathBuf], options: &CreateOptions) -> Result<Vec<Item>, ArchiveError> {
     let mut items = Vec::new();
     for arg in args {
-        let name = archive_name(arg)?;
-        collect_one(arg, name, store_symlinks, &mut items, 0)?;
+        let pattern = arg.file_name().and_then(|n| n.to_str()).filter(|n| selection::has_wildcards(n));
+        match pattern {
+            Some(pattern) => {
+                let dir = arg.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+                if selection::has_wildcards(&dir.to_string_lossy()) {
+                    return Err(ArchiveError::Io(format!(
+                        "{}: wildcards work in the last part of a path only",
+                        arg.display()
+                    )));
+                }
+                let before = items.len();
+                collect_matches(dir, &name_prefix(dir), pattern, options, &mut items, 0)?;
+                if items.len() == before {
+                    return Err(ArchiveError::Io(format!("{}: no file matches", arg.display())));
+                }
+            }
+            None => collect_one(arg, archive_name(arg)?, options, &mut items, 0)?,
+        }
     }
     Ok(items)
+}
+
+/// Where names found under a wildcard's directory start: its path when plain and
+/// relative, as 7zz does, else nothing.
+fn name_prefix(dir: &Path) -> String {
+    let plain_relative = !dir.is_absolute() && !dir.components().any(|c| c == Component::ParentDir);
+    let kept: PathBuf = dir.components().filter(|c| matches!(c, Component::Normal(_))).collect();
+    if plain_relative { kept.to_string_lossy().into_owned() } else { String::new() }
+}
+
+/// The entries of `dir` whose name matches `pattern`; with -r, also below it.
+fn collect_matches(
+    dir: &Path,
+    prefix: &str,
+    pattern: &str,
+    options: &CreateOptions,
+    items: &mut Vec<Item>,
+    depth: usize,
+) -> Result<(), ArchiveError> {
+    if depth > 256 {
+        return Err(ArchiveError::Io(format!("{}: directories nested too deep", dir.display())));
+    }
+    let mut children: Vec<_> =
+        fs::read_dir(dir).map_err(|e| io_error(dir, e))?.collect::<Result<_, _>>().map_err(|e| io_error(dir, e))?;
+    children.sort_by_key(|c| c.file_name());
+    for child in children {
+        let child_name = child.file_name();
+        let child_name = child_name
+            .to_str()
+            .ok_or_else(|| ArchiveError::Io(format!("{}: not a UTF-8 name", child.path().display())))?;
+        let name = if prefix.is_empty() { child_name.to_string() } else { format!("{prefix}/{child_name}") };
+        if selection::matches(pattern, child_name) {
+            collect_one(&child.path(), name, options, items, depth + 1)?;
+        } else if options.selection.recurse
+            && child.file_type().is_ok_and(|t| t.is_dir())
+            && !options.selection.excludes(&name)
+        {
+            collect_matches(&child.path(), &name, pattern, options, items, depth + 1)?;
+        }
+    }
+    Ok(())
 }
 
 fn collect_one(
     path: &Path,
     name: String,
-    store_symlinks: bool,
+    options: &CreateOptions,
     items: &mut Vec<Item>,
     depth: usize,
 ) -> Result<(), ArchiveError> {
+    if options.selection.excludes(&name) {
+        return Ok(());
+    }
+    let store_symlinks = options.store_symlinks;
     if depth > 256 {
         return Err(ArchiveError::Io(format!("{}: directories nested too deep (a symlink loop?)", path.display())));
     }
@@ -152,7 +217,7 @@ fn collect_one(
             let child_name = child_name
                 .to_str()
                 .ok_or_else(|| ArchiveError::Io(format!("{}: not a UTF-8 name", child.path().display())))?;
-            collect_one(&child.path(), format!("{name}/{child_name}"), store_symlinks, items, depth + 1)?;
+            collect_one(&child.path(), format!("{name}/{child_name}"), options, items, depth + 1)?;
         }
     } else if meta.is_file() {
         items.push(Item { name, content: Content::File { path: path.to_path_buf(), size: meta.len() }, meta });
@@ -474,7 +539,7 @@ fn write_header<W: Write>(
 }
 
 pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Result<Summary, ArchiveError> {
-    let items = collect(args, options.store_symlinks)?;
+    let items = collect(args, options)?;
     let bytes: u64 = items.iter().map(data_size).sum();
     let key = match &options.password {
         Some(password) => Some(

@@ -12,6 +12,7 @@ pub mod header_writer;
 pub mod listing;
 pub mod lzma2_pieces;
 pub mod safe_path;
+pub mod selection;
 
 /// Why an archive operation failed, with the exit code secarc uses.
 #[derive(Debug)]
