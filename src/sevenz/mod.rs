@@ -1,14 +1,17 @@
-//! 7z archives as 7-Zip writes them with `a -p -mhe=on -mx=9 -m0=lzma2`, on top of
-//! sevenz-rust2 and lzma-rust2, with the settings those crates get wrong by default put
-//! right here: 2^19 key-derivation rounds, a fresh IV for every block and the header,
-//! Unix modes and 7-Zip's Linux timestamps, symlinks, empty directories, and an
-//! extraction that cannot write outside its target.
+//! 7z archives as 7-Zip writes them with `a -p -mhe=on -mx=9 -m0=lzma2`: written here
+//! (lzma-rust2 compresses; the container, 7zAES and the parallel LZMA2 pieces are ours)
+//! and read with sevenz-rust2, with 7-Zip's choices where the crates' defaults differ:
+//! 2^19 key-derivation rounds, a fresh IV for every block and the header, Unix modes
+//! and 7-Zip's Linux timestamps, symlinks, empty directories, and an extraction that
+//! cannot write outside its target.
 
 pub mod aes_writer;
 pub mod attributes;
 pub mod create;
 pub mod extract;
+pub mod folder_writer;
 pub mod header_writer;
+pub mod inputs;
 pub mod listing;
 pub mod lzma2_pieces;
 pub mod safe_path;
