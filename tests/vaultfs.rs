@@ -373,9 +373,28 @@ fn fsck_reports_damage_with_exit_26_and_passes_a_clean_tree() {
         let _m = w.mount(&[]);
         write_tree(&w.plain());
     }
-    let out = w.vaultfs(&["-fsck", "-passfile", w.passfile().to_str().unwrap(), w.cipher().to_str().unwrap()]);
+    let fsck = || w.vaultfs(&["-fsck", "-passfile", w.passfile().to_str().unwrap(), w.cipher().to_str().unwrap()]);
+    let out = fsck();
     assert_eq!(out.status.code(), Some(0), "{}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("no problems found"));
+
+    // A file larger than one read of -fsck (256 blocks): damage far into it is found
+    // and named by its block number.
+    {
+        let _m = w.mount(&[]);
+        fs::write(w.plain().join("big.bin"), sample(3 << 20)).unwrap();
+    }
+    use std::os::unix::fs::FileExt;
+    let big = fs::read_dir(w.cipher())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .max_by_key(|p| fs::symlink_metadata(p).unwrap().len())
+        .unwrap();
+    let f = fs::OpenOptions::new().write(true).open(&big).unwrap();
+    f.write_all_at(&[0xFF; 4], 18 + 600 * 4128 + 100).unwrap();
+    let out = fsck();
+    assert_eq!(out.status.code(), Some(26), "{}{}", stdout(&out), stderr(&out));
+    assert!(stderr(&out).contains("block 600 is corrupt"), "{}", stderr(&out));
 
     let broken = Work::new();
     let from = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/testvectors/gocryptfs/fsck/broken_fs_v1.4");

@@ -142,7 +142,7 @@ fn check_dir(volume: &Volume, dir: &Path, is_root: bool, problems: &mut usize, c
         } else if entry.file_type.is_symlink() {
             offline::read_link(volume, &entry.cipher_path).map(drop)
         } else if entry.file_type.is_file() {
-            offline::read_file(volume, &entry.cipher_path).map(drop)
+            offline::check_file(volume, &entry.cipher_path).map(drop)
         } else {
             Ok(())
         };
