@@ -299,6 +299,39 @@ fn wildcards_and_exclusions_select_what_7zz_selects() {
     assert!(!w.path().join("none.7z").exists());
 }
 
+fn partial_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".partial")).collect()
+}
+
+#[test]
+fn a_cancelled_job_leaves_no_partial_archive() {
+    let w = TempDir::new().unwrap();
+    doc_corpus(&w.path().join("docs"), 12 << 20);
+    let pw = format!("-p{PW}");
+    for signal in ["TERM", "INT"] {
+        let mut child = Command::new(armorbox())
+            .args(["secarc", "a", &pw, "-mx=9", "cancelled.7z", "docs"])
+            .current_dir(w.path())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = std::time::Instant::now();
+        while partial_files(w.path()).is_empty() {
+            assert!(started.elapsed().as_secs() < 20, "secarc never started writing");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        run(Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()));
+        let status = child.wait().unwrap();
+        let expected = if signal == "TERM" { 128 + 15 } else { 128 + 2 };
+        assert_eq!(status.code(), Some(expected), "SIG{signal}");
+        assert!(partial_files(w.path()).is_empty(), "SIG{signal} left {:?}", partial_files(w.path()));
+        assert!(!w.path().join("cancelled.7z").exists());
+    }
+}
+
 #[test]
 fn wrong_password_fails_with_its_code_and_writes_nothing() {
     let w = TempDir::new().unwrap();

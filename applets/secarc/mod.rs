@@ -8,6 +8,7 @@ use armorbox::sevenz::create::{self, CreateOptions, Method, Times};
 use armorbox::sevenz::extract::{self, Answer, ExtractOptions, Overwrite};
 use armorbox::sevenz::selection::Selection;
 use armorbox::sevenz::{ArchiveError, listing};
+use armorbox::sys::interrupt;
 use armorbox::sys::stdio;
 use armorbox::terminal::{PasswordRequest, PromptError, Terminal};
 use cli::{Command, Parsed};
@@ -179,6 +180,8 @@ fn add(parsed: &Parsed, archive: &Path) -> Result<(), Outcome> {
         }
     };
     let password = password(parsed, true)?;
+    // After any prompt, which restores the terminal on its own signals.
+    cleanup_on_signals()?;
     if password.is_none() {
         eprintln!("secarc: warning: no password given (-p): the archive is NOT encrypted");
     }
@@ -205,6 +208,11 @@ fn add(parsed: &Parsed, archive: &Path) -> Result<(), Outcome> {
     Ok(())
 }
 
+/// A cancelled job (SIGTERM) or Ctrl-C leaves no temporary archive or staged file.
+fn cleanup_on_signals() -> Result<(), ArchiveError> {
+    interrupt::remove_registered_on_signal().map_err(|e| ArchiveError::Io(format!("signal setup: {e}")))
+}
+
 fn extract(parsed: &Parsed, archive: &Path, flat: bool) -> Result<(), Outcome> {
     let s = &parsed.switches;
     let target = s.output.as_ref().map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
@@ -228,6 +236,7 @@ fn extract(parsed: &Parsed, archive: &Path, flat: bool) -> Result<(), Outcome> {
         }
     };
     retry_with_prompt(parsed, |password| {
+        cleanup_on_signals()?;
         let options = ExtractOptions {
             password: password.as_ref().map(|p| SecretBuf::from_slice(p.expose())),
             flat,

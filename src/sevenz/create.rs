@@ -11,6 +11,7 @@ use super::header_writer;
 use super::inputs::{Content, Item, collect, data_size, io_error, record_for};
 use super::selection::Selection;
 use crate::secret::SecretBuf;
+use crate::sys::interrupt;
 use crate::sys::progress::{Counter, Progress};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -92,6 +93,8 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
         .suffix(".partial")
         .tempfile_in(dir)
         .map_err(|e| io_error(dir, e))?;
+    // Deleted if a signal ends secarc before the archive is complete.
+    let _registered = interrupt::register(temp.path());
     let failed = |e: io::Error| ArchiveError::Io(format!("{}: {e}", archive.display()));
     let mut out = BufWriter::with_capacity(1 << 20, temp.reopen().map_err(|e| io_error(temp.path(), e))?);
     // Room for the signature header, written last when the header's place is known.

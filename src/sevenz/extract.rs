@@ -10,6 +10,7 @@ use super::attributes;
 use super::safe_path;
 use super::{ArchiveError, classify};
 use crate::secret::SecretBuf;
+use crate::sys::interrupt;
 use crate::sys::progress::{Counter, CountingReader, Progress};
 use sevenz_rust2::{ArchiveEntry, ArchiveReader, Password};
 use std::collections::HashMap;
@@ -183,7 +184,8 @@ pub fn extract(
         make_dirs(target, &item.relative)?;
     }
     let index: HashMap<&str, usize> = planned.iter().enumerate().map(|(i, p)| (p.entry.name.as_str(), i)).collect();
-    let mut staged: Vec<(tempfile::TempPath, PathBuf, usize)> = Vec::new();
+    // Each staged file is deleted if it fails, or if a signal ends secarc.
+    let mut staged: Vec<(tempfile::TempPath, PathBuf, usize, interrupt::Registered)> = Vec::new();
     let mut link_targets: HashMap<usize, Vec<u8>> = HashMap::new();
     let mut current = String::new();
     let counter = Counter::default();
@@ -218,9 +220,10 @@ pub fn extract(
                     fs::create_dir_all(parent)?;
                 }
                 let mut temp = tempfile::Builder::new().prefix(".secarc-").suffix(".partial").tempfile_in(parent)?;
+                let registered = interrupt::register(temp.path());
                 io::copy(data, temp.as_file_mut())?;
                 temp.as_file_mut().flush()?;
-                staged.push((temp.into_temp_path(), destination, i));
+                staged.push((temp.into_temp_path(), destination, i, registered));
             }
         }
         Ok(true)
@@ -237,7 +240,7 @@ pub fn extract(
         }
     })?;
 
-    for (temp, destination, i) in staged {
+    for (temp, destination, i, _registered) in staged {
         let item = &planned[i];
         if let Some(mode) = item.mode {
             let _ = fs::set_permissions(&temp, fs::Permissions::from_mode(mode & 0o7777));

@@ -2,6 +2,7 @@
 
 pub mod command;
 pub mod fuse_mount;
+pub mod interrupt;
 pub mod process_watch;
 pub mod progress;
 pub mod self_exe;
