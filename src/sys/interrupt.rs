@@ -4,10 +4,13 @@
 //! registered path and exits with 128 + the signal, as the default action would.
 
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, Once};
 
-static PATHS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Registered paths by ticket: registering and dropping stay cheap with thousands of
+/// staged files.
+static PATHS: Mutex<(u64, BTreeMap<u64, PathBuf>)> = Mutex::new((0, BTreeMap::new()));
 static INSTALL: Once = Once::new();
 
 /// Starts catching the signals (once per process); until then they kill as usual.
@@ -18,7 +21,7 @@ pub fn remove_registered_on_signal() -> std::io::Result<()> {
             std::thread::spawn(move || {
                 if let Some(signal) = signals.forever().next() {
                     let paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
-                    for path in paths.iter() {
+                    for path in paths.1.values() {
                         let _ = std::fs::remove_file(path);
                     }
                     std::process::exit(128 + signal);
@@ -31,18 +34,18 @@ pub fn remove_registered_on_signal() -> std::io::Result<()> {
 }
 
 /// A path deleted if a signal arrives while this lives.
-pub struct Registered(PathBuf);
+pub struct Registered(u64);
 
 pub fn register(path: &Path) -> Registered {
-    PATHS.lock().unwrap_or_else(|e| e.into_inner()).push(path.to_path_buf());
-    Registered(path.to_path_buf())
+    let mut paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
+    let ticket = paths.0;
+    paths.0 += 1;
+    paths.1.insert(ticket, path.to_path_buf());
+    Registered(ticket)
 }
 
 impl Drop for Registered {
     fn drop(&mut self) {
-        let mut paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(i) = paths.iter().position(|p| *p == self.0) {
-            paths.swap_remove(i);
-        }
+        PATHS.lock().unwrap_or_else(|e| e.into_inner()).1.remove(&self.0);
     }
 }
