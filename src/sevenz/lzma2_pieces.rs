@@ -8,7 +8,7 @@
 //! dictionary and starts with a state reset *without* a dictionary reset (control byte
 //! 0xC0). The decoder has those bytes in its dictionary already, so the pieces'
 //! chunks concatenate into one valid LZMA2 stream that can refer back across the cut.
-//! Priming costs about 0.7× the time of compressing the same bytes, so the first piece
+//! Priming costs 0.7–1.0× the time of compressing the same bytes, so the first piece
 //! is made larger to finish with the others.
 //!
 //! Memory: every piece in flight holds its input and an encoder sized for
@@ -27,8 +27,9 @@ pub const WINDOW: usize = 16 << 20;
 pub const MAX_PIECE: usize = 48 << 20;
 /// Below this, one stream on one thread: splitting would not pay for the priming.
 const SPLIT_ABOVE: u64 = 4 << 20;
-/// Cost of priming one byte relative to compressing one (measured: 0.68).
-const PRIMING_COST: f64 = 0.7;
+/// Cost of priming one byte relative to compressing one (measured 0.68 on CSV and
+/// documents, 1.0 on the benchmark corpus).
+const PRIMING_COST: f64 = 0.85;
 
 /// How `input` bytes are cut for `threads` threads.
 #[derive(Debug, PartialEq, Eq)]
@@ -61,7 +62,7 @@ pub fn plan(input: u64, threads: u32) -> Option<Plan> {
         }
     }
     // Too small for that: two pieces, the second primed with as much of the first as
-    // the window holds (all of it for inputs up to 1.3 windows).
+    // the window holds (all of it for inputs up to 1.15 windows).
     let first = if n / (2.0 - PRIMING_COST) <= window { n / (2.0 - PRIMING_COST) } else { (n + priming) / 2.0 };
     let first = (first as u64).min(input - 1);
     Some(Plan { first: first as usize, rest: (input - first) as usize, window: WINDOW, threads })
@@ -277,7 +278,7 @@ mod tests {
         assert!(first > rest, "the unprimed piece is the larger one");
         let small = plan(16 << 20, 2).unwrap();
         assert!(small.first <= small.window, "{small:?}: a small input's second piece sees all of the first");
-        assert!(small.rest > 3 << 20, "{small:?}: and still takes a useful share");
+        assert!(small.rest > 1 << 20, "{small:?}: and still takes a share");
         let huge = plan(10 << 30, 2).unwrap();
         assert_eq!(huge.rest, MAX_PIECE, "pieces stay bounded");
         let many_cores = plan(64 << 20, 64).unwrap();
