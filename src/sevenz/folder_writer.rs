@@ -295,3 +295,20 @@ pub(super) fn write_header<W: Write>(
     };
     Ok((header_writer::encoded_header(pack_pos, &folder), counted.count))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dictionary_property_is_the_smallest_that_holds_it() {
+        // The examples of the 7z format notes (Lzma2Enc.c).
+        for (dictionary, property) in
+            [(1536 << 10, 17), (16 << 20, 24), (32 << 20, 26), (64 << 20, 28), (256 << 20, 32)]
+        {
+            assert_eq!(lzma2_dictionary_property(dictionary), property, "{dictionary}");
+        }
+        assert_eq!(lzma2_dictionary_property(4096), 0, "dictSize(0) = 2 << 11 = 4096");
+        assert_eq!(lzma2_dictionary_property(4097), 1, "dictSize(1) = 3 << 11");
+    }
+}
