@@ -172,9 +172,11 @@ impl<W: Write> Pieces<W> {
         let piece = std::mem::take(&mut self.current);
         let history = std::mem::take(&mut self.history);
         self.history = next_history(&history, &piece, self.window);
-        // A short last piece (the input outgrew the plan) gets a short preset: priming
-        // 16 MiB to compress a few bytes would cost more than the reference is worth.
-        let preset = history[history.len().saturating_sub(piece.len().saturating_mul(4))..].to_vec();
+        // A last piece shorter than planned (the input was not the size the plan
+        // expected) gets a short preset: priming 16 MiB to compress a few bytes would
+        // cost more than the references are worth. Planned pieces get the whole window.
+        let keep = if piece.len() < self.next_size { piece.len().saturating_mul(4) } else { history.len() };
+        let preset = history[history.len().saturating_sub(keep)..].to_vec();
         let mut options = self.options.clone();
         let dictionary = options.lzma_options.dict_size;
         // The encoder never needs more than what this piece can see; the stream's
