@@ -9,7 +9,7 @@ use super::create::{CreateOptions, Method, dictionary_for};
 use super::header_writer::{self, Coder, Folder, SubStream};
 use super::inputs::{Content, Item, data_size, io_error};
 use super::lzma2_pieces::Lzma2Stage;
-use crate::sys::progress::{Counter, CountingReader};
+use crate::sys::progress::Counter;
 use lzma_rust2::filter::bcj::BcjWriter;
 use lzma_rust2::{Lzma2Options, LzmaOptions, LzmaWriter};
 use std::fs::File;
@@ -98,34 +98,37 @@ impl<W: Write> Write for PackedSink<'_, W> {
 /// The compression stage of a folder.
 enum Compressor<'a, W: Write> {
     Lzma2(Box<Lzma2Stage<PackedSink<'a, W>>>, u8),
-    Lzma(Box<LzmaWriter<PackedSink<'a, W>>>, Vec<u8>),
-    Copy(PackedSink<'a, W>),
+    Lzma(Box<LzmaWriter<PackedSink<'a, W>>>, Vec<u8>, Counter),
+    Copy(PackedSink<'a, W>, Counter),
 }
 
 impl<'a, W: Write> Compressor<'a, W> {
-    fn new(sink: PackedSink<'a, W>, options: &CreateOptions, input: u64) -> io::Result<Self> {
+    /// `progress` counts the input bytes as they are compressed (on the workers, for
+    /// LZMA2 in pieces, which take their input long before they finish it).
+    fn new(sink: PackedSink<'a, W>, options: &CreateOptions, input: u64, progress: &Counter) -> io::Result<Self> {
         let dictionary = dictionary_for(options.level, input);
         Ok(match effective_method(options) {
             Method::Lzma2 => {
                 let lzma2 = Lzma2Options { lzma_options: lzma_options(options.level, dictionary), chunk_size: None };
-                let stage = Box::new(Lzma2Stage::new(sink, lzma2, input, options.threads));
+                let stage = Box::new(Lzma2Stage::new(sink, lzma2, input, options.threads, progress.clone()));
                 Compressor::Lzma2(stage, lzma2_dictionary_property(dictionary))
             }
             Method::Lzma => {
                 let lzma = lzma_options(options.level, dictionary);
                 let mut properties = vec![lzma.get_props()];
                 properties.extend_from_slice(&dictionary.to_le_bytes());
-                Compressor::Lzma(Box::new(LzmaWriter::new_no_header(sink, &lzma, false)?), properties)
+                let writer = Box::new(LzmaWriter::new_no_header(sink, &lzma, false)?);
+                Compressor::Lzma(writer, properties, progress.clone())
             }
-            Method::Copy => Compressor::Copy(sink),
+            Method::Copy => Compressor::Copy(sink, progress.clone()),
         })
     }
 
     fn finish(self) -> io::Result<(PackedSink<'a, W>, Coder)> {
         Ok(match self {
             Compressor::Lzma2(stage, property) => (stage.finish()?, Coder { id: LZMA2_ID, properties: vec![property] }),
-            Compressor::Lzma(writer, properties) => (writer.finish()?, Coder { id: LZMA_ID, properties }),
-            Compressor::Copy(sink) => (sink, Coder { id: COPY_ID, properties: Vec::new() }),
+            Compressor::Lzma(writer, properties, _) => (writer.finish()?, Coder { id: LZMA_ID, properties }),
+            Compressor::Copy(sink, _) => (sink, Coder { id: COPY_ID, properties: Vec::new() }),
         })
     }
 }
@@ -134,8 +137,8 @@ impl<W: Write> Write for Compressor<'_, W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         match self {
             Compressor::Lzma2(w, _) => w.write(buf),
-            Compressor::Lzma(w, _) => w.write(buf),
-            Compressor::Copy(w) => w.write(buf),
+            Compressor::Lzma(w, _, progress) => w.write(buf).inspect(|n| progress.add(*n as u64)),
+            Compressor::Copy(w, progress) => w.write(buf).inspect(|n| progress.add(*n as u64)),
         }
     }
 
@@ -168,11 +171,9 @@ impl<W: Write> Write for Counted<W> {
 }
 
 /// Copies one entry's data into the folder, returning its size and CRC.
-fn copy_entry(item: &Item, out: &mut dyn Write, buf: &mut [u8], counter: &Counter) -> Result<SubStream, ArchiveError> {
+fn copy_entry(item: &Item, out: &mut dyn Write, buf: &mut [u8]) -> Result<SubStream, ArchiveError> {
     let mut reader: Box<dyn Read> = match &item.content {
-        Content::File { path, .. } => {
-            Box::new(CountingReader::new(File::open(path).map_err(|e| io_error(path, e))?, counter.clone()))
-        }
+        Content::File { path, .. } => Box::new(File::open(path).map_err(|e| io_error(path, e))?),
         Content::Link { target } => Box::new(io::Cursor::new(target.clone())),
         Content::Directory => return Err(ArchiveError::Io(format!("{}: a directory has no data", item.name))),
     };
@@ -211,14 +212,14 @@ pub(super) fn write_folder<W: Write>(
         }
         None => PackedSink::Plain(counted),
     };
-    let mut compressor = Compressor::new(sink, options, input).map_err(failed)?;
+    let mut compressor = Compressor::new(sink, options, input, counter).map_err(failed)?;
     let filter = filter.filter(|_| effective_method(options) != Method::Copy);
     let mut buf = vec![0u8; 256 << 10];
     let mut sub_streams = Vec::with_capacity(members.len());
     let compressor = match filter {
         None => {
             for member in members {
-                sub_streams.push(copy_entry(member, &mut compressor, &mut buf, counter)?);
+                sub_streams.push(copy_entry(member, &mut compressor, &mut buf)?);
             }
             compressor
         }
@@ -228,7 +229,7 @@ pub(super) fn write_folder<W: Write>(
                 BranchFilter::Arm64 => BcjWriter::new_arm64(compressor, 0),
             };
             for member in members {
-                sub_streams.push(copy_entry(member, &mut filtered, &mut buf, counter)?);
+                sub_streams.push(copy_entry(member, &mut filtered, &mut buf)?);
             }
             filtered.finish().map_err(failed)?
         }
