@@ -461,18 +461,38 @@ fn bad_command_lines_exit_7() {
 fn a_progress_line_shows_on_a_terminal() {
     let w = TempDir::new().unwrap();
     fs::create_dir(w.path().join("data")).unwrap();
-    // Hard to compress at -mx=9 on one thread: takes a few seconds.
+    // Hard to compress at -mx=9: takes a few seconds.
     let noise: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     fs::write(w.path().join("data/noise.bin"), noise).unwrap();
-    let done = w.path().join("done");
-    let pane = common::Pane::start(&format!(
-        "cd {} && {} secarc a -pPW -mx=9 -mmt=1 out.7z data > /dev/null; echo $? > {}; exec sleep 600",
-        common::shell_path(w.path()),
-        common::shell_path(&armorbox()),
-        common::shell_path(&done)
-    ));
-    let screen = pane.wait_screen("ETA");
-    assert!(screen.contains("compressing") && screen.contains("MB/s"), "{screen}");
-    let code = common::wait_for_line(&done);
-    assert_eq!(code.trim(), "0");
+    // One stream, and pieces on two threads (which read their input long before they
+    // have compressed it: the line must follow the compression, not the reading).
+    for threads in ["-mmt=1", "-mmt=2"] {
+        let done = w.path().join(format!("done{threads}"));
+        let pane = common::Pane::start(&format!(
+            "cd {} && rm -f out.7z && {} secarc a -pPW -mx=9 {threads} out.7z data > /dev/null; echo $? > {}; exec sleep 600",
+            common::shell_path(w.path()),
+            common::shell_path(&armorbox()),
+            common::shell_path(&done)
+        ));
+        let screen = pane.wait_screen("ETA");
+        assert!(screen.contains("compressing") && screen.contains("B/s"), "{screen}");
+        // How long each percentage stays on screen, in samples.
+        let mut shown: BTreeMap<u32, usize> = BTreeMap::new();
+        while !done.exists() {
+            let screen = pane.screen();
+            let percent = screen.split_whitespace().find_map(|word| word.strip_suffix('%')?.parse::<u32>().ok());
+            if let Some(percent) = percent {
+                *shown.entry(percent).or_default() += 1;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        let samples: usize = shown.values().sum();
+        let between: Vec<_> = shown.iter().filter(|(p, _)| (1..100).contains(*p)).collect();
+        assert!(between.len() >= 3, "{threads}: the line should advance step by step, showed {shown:?}");
+        assert!(
+            between.iter().all(|(_, n)| **n * 2 < samples),
+            "{threads}: the line sat on one figure for most of the run: {shown:?}"
+        );
+        assert_eq!(common::wait_for_line(&done).trim(), "0");
+    }
 }
