@@ -79,6 +79,21 @@ fn name_prefix(dir: &Path) -> String {
     if plain_relative { kept.to_string_lossy().into_owned() } else { String::new() }
 }
 
+/// A directory's entries in name order (archives list the same way every run), with
+/// their names, which 7z needs in UTF-8.
+fn sorted_children(dir: &Path) -> Result<Vec<(fs::DirEntry, String)>, ArchiveError> {
+    let mut children: Vec<fs::DirEntry> =
+        fs::read_dir(dir).map_err(|e| io_error(dir, e))?.collect::<Result<_, _>>().map_err(|e| io_error(dir, e))?;
+    children.sort_by_key(|c| c.file_name());
+    children
+        .into_iter()
+        .map(|child| match child.file_name().into_string() {
+            Ok(name) => Ok((child, name)),
+            Err(_) => Err(ArchiveError::Io(format!("{}: not a UTF-8 name", child.path().display()))),
+        })
+        .collect()
+}
+
 /// The entries of `dir` whose name matches `pattern`; with -r, also below it.
 fn collect_matches(
     dir: &Path,
@@ -91,16 +106,9 @@ fn collect_matches(
     if depth > 256 {
         return Err(ArchiveError::Io(format!("{}: directories nested too deep", dir.display())));
     }
-    let mut children: Vec<_> =
-        fs::read_dir(dir).map_err(|e| io_error(dir, e))?.collect::<Result<_, _>>().map_err(|e| io_error(dir, e))?;
-    children.sort_by_key(|c| c.file_name());
-    for child in children {
-        let child_name = child.file_name();
-        let child_name = child_name
-            .to_str()
-            .ok_or_else(|| ArchiveError::Io(format!("{}: not a UTF-8 name", child.path().display())))?;
-        let name = if prefix.is_empty() { child_name.to_string() } else { format!("{prefix}/{child_name}") };
-        if selection::matches(pattern, child_name) {
+    for (child, child_name) in sorted_children(dir)? {
+        let name = if prefix.is_empty() { child_name.clone() } else { format!("{prefix}/{child_name}") };
+        if selection::matches(pattern, &child_name) {
             collect_one(&child.path(), name, options, items, depth + 1)?;
         } else if options.selection.recurse
             && child.file_type().is_ok_and(|t| t.is_dir())
@@ -140,16 +148,7 @@ fn collect_one(
     let meta = fs::metadata(path).map_err(|e| io_error(path, e))?;
     if meta.is_dir() {
         items.push(Item { name: name.clone(), content: Content::Directory, meta });
-        let mut children: Vec<_> = fs::read_dir(path)
-            .map_err(|e| io_error(path, e))?
-            .collect::<Result<_, _>>()
-            .map_err(|e| io_error(path, e))?;
-        children.sort_by_key(|c| c.file_name());
-        for child in children {
-            let child_name = child.file_name();
-            let child_name = child_name
-                .to_str()
-                .ok_or_else(|| ArchiveError::Io(format!("{}: not a UTF-8 name", child.path().display())))?;
+        for (child, child_name) in sorted_children(path)? {
             collect_one(&child.path(), format!("{name}/{child_name}"), options, items, depth + 1)?;
         }
     } else if meta.is_file() {
