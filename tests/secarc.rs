@@ -293,6 +293,16 @@ fn wildcards_and_exclusions_select_what_7zz_selects() {
         assert!(!a.is_empty(), "{case:?} selected nothing");
         assert_eq!(a, b, "{case:?}: secarc and 7zz store different entries");
     }
+    // "." and "dir/." store what the directory holds, without its name.
+    for (dir, arg) in [("d", "."), ("", "d/.")] {
+        let cwd = w.path().join(dir);
+        let (ours, theirs) = (w.path().join(format!("dot-ours{dir}.7z")), w.path().join(format!("dot-theirs{dir}.7z")));
+        ok(&secarc(&["a", ours.to_str().unwrap(), arg], &cwd), &format!("secarc a {arg}"));
+        ok(&sevenzz(&["a", theirs.to_str().unwrap(), arg], &cwd), &format!("7zz a {arg}"));
+        let (a, b) = (stored_paths(&ours), stored_paths(&theirs));
+        assert!(a.contains("sub/e.csv"), "{arg}: {a:?}");
+        assert_eq!(a, b, "{arg}: secarc and 7zz store different entries");
+    }
     let nothing = secarc(&["a", "none.7z", "d/*.pdf"], w.path());
     assert_eq!(nothing.status.code(), Some(2), "a pattern matching nothing is an error: {}", stderr(&nothing));
     assert!(stderr(&nothing).contains("no file matches"));

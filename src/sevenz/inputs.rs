@@ -65,10 +65,23 @@ pub(super) fn collect(args: &[PathBuf], options: &CreateOptions) -> Result<Vec<I
                     return Err(ArchiveError::Io(format!("{}: no file matches", arg.display())));
                 }
             }
+            None if names_contents(arg) => {
+                for (child, name) in sorted_children(arg)? {
+                    collect_one(&child.path(), name, options, &mut items, 1)?;
+                }
+            }
             None => collect_one(arg, archive_name(arg)?, options, &mut items, 0)?,
         }
     }
     Ok(items)
+}
+
+/// `.`, `./` or `dir/.`: 7zz stores what the directory holds, under names relative to
+/// it. (Path's components drop a trailing `.`, so this looks at the bytes.)
+fn names_contents(arg: &Path) -> bool {
+    let bytes = arg.as_os_str().as_bytes();
+    let trimmed = bytes.strip_suffix(b"/").unwrap_or(bytes);
+    trimmed == b"." || trimmed.ends_with(b"/.")
 }
 
 /// Where names found under a wildcard's directory start: its path when plain and
@@ -194,6 +207,16 @@ pub(super) fn data_size(item: &Item) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_trailing_dot_names_the_contents() {
+        for arg in [".", "./", "d/.", "d/./"] {
+            assert!(names_contents(Path::new(arg)), "{arg}");
+        }
+        for arg in ["d", "d/", "..", "a.b", ".hidden"] {
+            assert!(!names_contents(Path::new(arg)), "{arg}");
+        }
+    }
 
     #[test]
     fn names_follow_7zz() {
