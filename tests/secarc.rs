@@ -13,6 +13,11 @@ use std::process::Command;
 const PW: &str = "arc pässword";
 const SEED_SWITCHES: [&str; 6] = ["-mhe=on", "-mx=9", "-m0=lzma2", "-mtc=on", "-mtm=on", "-mta=on"];
 
+/// The documented `a` command line: `a -pPW <seed switches> [extra...] ARCHIVE INPUT`.
+fn seed_add<'a>(pw: &'a str, extra: &[&'a str], archive: &'a str, input: &'a str) -> Vec<&'a str> {
+    [&["a", pw][..], extra, &SEED_SWITCHES, &[archive, input]].concat()
+}
+
 fn secarc(args: &[&str], dir: &Path) -> std::process::Output {
     run(Command::new(armorbox()).arg("secarc").args(args).current_dir(dir).stdin(std::process::Stdio::null()))
 }
@@ -90,10 +95,7 @@ fn seven_zip_opens_what_secarc_writes_with_the_documented_switches() {
     let w = TempDir::new().unwrap();
     sample_tree(w.path());
     let pw = format!("-p{PW}");
-    let mut args = vec!["a", pw.as_str()];
-    args.extend(SEED_SWITCHES);
-    args.extend(["sensitive_data_derived.7z", "sensitive_data/"]);
-    ok(&secarc(&args, w.path()), "secarc a");
+    ok(&secarc(&seed_add(&pw, &[], "sensitive_data_derived.7z", "sensitive_data/"), w.path()), "secarc a");
 
     let test = sevenzz(&["t", &pw, "sensitive_data_derived.7z"], w.path());
     ok(&test, "7zz t");
@@ -126,10 +128,7 @@ fn secarc_opens_what_7zz_writes_and_both_extract_the_same() {
     let w = TempDir::new().unwrap();
     sample_tree(w.path());
     let pw = format!("-p{PW}");
-    let mut args = vec!["a", pw.as_str()];
-    args.extend(SEED_SWITCHES);
-    args.extend(["by-7zz.7z", "sensitive_data/"]);
-    ok(&sevenzz(&args, w.path()), "7zz a");
+    ok(&sevenzz(&seed_add(&pw, &[], "by-7zz.7z", "sensitive_data/"), w.path()), "7zz a");
     let listing = stdout(&sevenzz(&["l", "-slt", &pw, "by-7zz.7z"], w.path()));
     assert!(listing.contains("BCJ2"), "7zz put the ELF file through BCJ2, which secarc must decode");
 
@@ -237,9 +236,7 @@ fn two_threads_keep_the_archive_within_one_percent_of_7zz() {
     let used = doc_corpus(&w.path().join("docs"), 12 << 20);
     assert!(used > 6 << 20, "/usr/share/doc holds only {used} bytes: not enough to split");
     let pw = format!("-p{PW}");
-    let args = |archive: &'static str| {
-        [vec!["a", pw.as_str(), "-mmt=2"], SEED_SWITCHES.to_vec(), vec![archive, "docs"]].concat()
-    };
+    let args = |archive: &'static str| seed_add(&pw, &["-mmt=2"], archive, "docs");
     ok(&secarc(&args("ours.7z"), w.path()), "secarc a -mmt=2");
     ok(&sevenzz(&args("theirs.7z"), w.path()), "7zz a -mmt=2");
     ok(&sevenzz(&["t", &pw, "ours.7z"], w.path()), "7zz t");
@@ -340,6 +337,36 @@ fn a_cancelled_job_leaves_no_partial_archive() {
         assert!(partial_files(w.path()).is_empty(), "SIG{signal} left {:?}", partial_files(w.path()));
         assert!(!w.path().join("cancelled.7z").exists());
     }
+}
+
+#[test]
+fn a_cancelled_extraction_leaves_no_file_that_looks_complete() {
+    let w = TempDir::new().unwrap();
+    doc_corpus(&w.path().join("docs"), 12 << 20);
+    let pw = format!("-p{PW}");
+    ok(&secarc(&["a", &pw, "-mx=1", "docs.7z", "docs"], w.path()), "secarc a");
+    let out = w.path().join("out");
+    let mut child = Command::new(armorbox())
+        .args(["secarc", "x", &pw, "-oout", "docs.7z"])
+        .current_dir(w.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while partial_files(&out).is_empty() {
+        assert!(started.elapsed().as_secs() < 20, "secarc never started extracting");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    // Frozen mid-extraction so it cannot finish first; the SIGTERM is taken on SIGCONT.
+    let pid = child.id().to_string();
+    run(Command::new("kill").args(["-STOP", &pid]));
+    run(Command::new("kill").args(["-TERM", &pid]));
+    run(Command::new("kill").args(["-CONT", &pid]));
+    assert_eq!(child.wait().unwrap().code(), Some(128 + 15));
+    let files: Vec<_> = walk(&out).into_iter().filter(|p| !p.is_dir()).collect();
+    assert!(files.is_empty(), "left behind: {files:?}");
 }
 
 #[test]

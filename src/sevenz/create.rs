@@ -88,11 +88,10 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
     };
 
     let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let temp = tempfile::Builder::new()
-        .prefix(".secarc-")
-        .suffix(".partial")
-        .tempfile_in(dir)
-        .map_err(|e| io_error(dir, e))?;
+    let temp =
+        tempfile::Builder::new().prefix(".secarc-").suffix(".partial").tempfile_in(dir).map_err(|e| {
+            ArchiveError::Io(format!("{}: cannot create the archive there: {}", dir.display(), e.kind()))
+        })?;
     // Deleted if a signal ends secarc before the archive is complete.
     let _registered = interrupt::register(temp.path());
     let failed = |e: io::Error| ArchiveError::Io(format!("{}: {e}", archive.display()));
