@@ -5,6 +5,7 @@
 pub mod crypto;
 pub mod exit;
 pub mod gocryptfs;
+pub mod lzma;
 pub mod secret;
 pub mod sevenz;
 pub mod sys;

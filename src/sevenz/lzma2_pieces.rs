@@ -16,8 +16,9 @@
 //! 12 × (WINDOW + MAX_PIECE) = 768 MiB per thread, whatever the input size; fewer
 //! threads are used when that would pass half the machine's memory.
 
+use crate::lzma::Lzma2Writer;
 use crate::sys::progress::Counter;
-use lzma_rust2::{Lzma2Options, Lzma2Writer};
+use lzma_rust2::Lzma2Options;
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::thread::JoinHandle;
