@@ -377,22 +377,31 @@ mod tests {
         out
     }
 
-    fn ours(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
-        let mut w = Lzma2Writer::new(Vec::new(), options.clone());
-        for part in data.chunks(400_001) {
-            w.write_all(part).unwrap();
-            w.flush().unwrap();
+    /// Writes `data` as secarc does: in pieces of any size (here 1 byte to 70 kB, as
+    /// files come), flushing every so often (here about every 300 kB), then finishes.
+    fn feed<W: Write>(mut writer: W, data: &[u8]) -> W {
+        let (mut at, mut unflushed) = (0, 0);
+        for size in [1, 100, 3000, 70_000, 17, 40_000].iter().cycle() {
+            let part = &data[at..(at + size).min(data.len())];
+            writer.write_all(part).unwrap();
+            (at, unflushed) = (at + part.len(), unflushed + part.len());
+            if unflushed > 300_000 {
+                writer.flush().unwrap();
+                unflushed = 0;
+            }
+            if at == data.len() {
+                return writer;
+            }
         }
-        w.finish().unwrap()
+        unreachable!()
+    }
+
+    fn ours(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
+        feed(Lzma2Writer::new(Vec::new(), options.clone()), data).finish().unwrap()
     }
 
     fn upstream(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
-        let mut w = lzma_rust2::Lzma2Writer::new(Vec::new(), options.clone());
-        for part in data.chunks(400_001) {
-            w.write_all(part).unwrap();
-            w.flush().unwrap();
-        }
-        w.finish().unwrap()
+        feed(lzma_rust2::Lzma2Writer::new(Vec::new(), options.clone()), data).finish().unwrap()
     }
 
     /// The fork only changes how fast matches are found, never which: its stream must
