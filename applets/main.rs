@@ -85,6 +85,8 @@ fn multiplexer(args: Vec<OsString>) -> i32 {
 /// Runs an applet under the name it was called by (an alias such as `gocryptfs` keeps
 /// its own name in messages and help).
 fn run(applet: &registry::Applet, called_as: &str, args: Vec<OsString>) -> i32 {
+    // Every applet reads a password or holds a key at some point.
+    armorbox::sys::no_core_dump::forbid();
     match (applet.run)(called_as, &args) {
         Ok(()) => 0,
         Err(failure) => exit::report(called_as, &failure),

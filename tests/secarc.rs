@@ -533,3 +533,55 @@ fn a_progress_line_shows_on_a_terminal() {
         assert_eq!(common::wait_for_line(&done).trim(), "0");
     }
 }
+
+/// Starts `command` in `dir` allowed to write core files of any size, with a pipe as
+/// stdin that is kept open, and kills it with SIGQUIT (whose default is to dump core)
+/// once it is waiting. Returns whether the kernel dumped its core.
+fn dumps_core_on_sigquit(command: &mut Command, dir: &Path) -> bool {
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    // SAFETY: only an async-signal-safe setrlimit between fork and exec.
+    unsafe {
+        command.pre_exec(|| {
+            let unlimited = rustix::process::Rlimit { current: None, maximum: None };
+            rustix::process::setrlimit(rustix::process::Resource::Core, unlimited).map_err(std::io::Error::from)
+        });
+    }
+    let mut child = command
+        .current_dir(dir)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stat = format!("/proc/{}/stat", child.id());
+    let started = std::time::Instant::now();
+    // Field 3 of /proc/PID/stat is the state: S once it blocks reading stdin.
+    let waiting = || fs::read_to_string(&stat).is_ok_and(|s| s.rsplit(") ").next().unwrap_or("").starts_with('S'));
+    while !waiting() {
+        assert!(started.elapsed().as_secs() < 10, "the process never waited");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    run(Command::new("kill").args(["-QUIT", &child.id().to_string()]));
+    let status = child.wait().unwrap();
+    assert_eq!(status.signal(), Some(3), "{status:?}");
+    status.core_dumped()
+}
+
+#[test]
+fn a_process_holding_the_password_writes_no_core_file() {
+    let w = TempDir::new().unwrap();
+    fs::write(w.path().join("data.txt"), "sensitive").unwrap();
+    ok(&secarc(&["a", &format!("-p{PW}"), "-mx=1", "data.7z", "data.txt"], w.path()), "secarc a");
+    // The control: in this directory, with these limits, a process does dump core.
+    assert!(dumps_core_on_sigquit(Command::new("sleep").arg("30"), w.path()), "this machine writes no core files");
+    let dumped =
+        dumps_core_on_sigquit(Command::new(armorbox()).args(["secarc", "x", "--password-stdin", "data.7z"]), w.path());
+    assert!(!dumped, "secarc, waiting for its password, dumped core");
+    let cores: Vec<_> = fs::read_dir(w.path())
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with("core"))
+        .collect();
+    assert_eq!(cores.len(), 1, "only the control's core file: {cores:?}");
+}

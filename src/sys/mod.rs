@@ -3,6 +3,7 @@
 pub mod command;
 pub mod fuse_mount;
 pub mod interrupt;
+pub mod no_core_dump;
 pub mod process_watch;
 pub mod progress;
 pub mod self_exe;
