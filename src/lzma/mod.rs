@@ -8,6 +8,9 @@
 //!   misses overlap with the current position's work (the output is unchanged).
 //! - std only; options (`Lzma2Options`, `MfType`, `EncodeMode`) are the crate's types.
 //!
+//! Everything else is upstream's code as it was, lints and repetitions included, so
+//! that it can be compared with (and rebased on) the crate line by line; the test
+//! below holds the fork to the crate's output byte for byte.
 //! Decoding and LZMA1 stay with lzma-rust2 itself.
 #![allow(dead_code, clippy::all)]
 
