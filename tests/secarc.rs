@@ -310,25 +310,36 @@ fn partial_files(dir: &Path) -> Vec<PathBuf> {
     walk(dir).into_iter().filter(|p| p.to_string_lossy().ends_with(".partial")).collect()
 }
 
+/// Starts `command` in `dir` with the given stdin and its output discarded.
+fn spawn_quiet(command: &mut Command, dir: &Path, stdin: std::process::Stdio) -> std::process::Child {
+    command
+        .current_dir(dir)
+        .stdin(stdin)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap()
+}
+
+/// Polls `done` every few milliseconds; fails the test after `seconds`.
+fn wait_until(what: &str, seconds: u64, mut done: impl FnMut() -> bool) {
+    let started = std::time::Instant::now();
+    while !done() {
+        assert!(started.elapsed().as_secs() < seconds, "timed out waiting until {what}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+}
+
 #[test]
 fn a_cancelled_job_leaves_no_partial_archive() {
     let w = TempDir::new().unwrap();
     doc_corpus(&w.path().join("docs"), 12 << 20);
     let pw = format!("-p{PW}");
     for signal in ["TERM", "INT"] {
-        let mut child = Command::new(armorbox())
-            .args(["secarc", "a", &pw, "-mx=9", "cancelled.7z", "docs"])
-            .current_dir(w.path())
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        let started = std::time::Instant::now();
-        while partial_files(w.path()).is_empty() {
-            assert!(started.elapsed().as_secs() < 20, "secarc never started writing");
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
+        let mut command = Command::new(armorbox());
+        command.args(["secarc", "a", &pw, "-mx=9", "cancelled.7z", "docs"]);
+        let mut child = spawn_quiet(&mut command, w.path(), std::process::Stdio::null());
+        wait_until("secarc starts writing", 20, || !partial_files(w.path()).is_empty());
         std::thread::sleep(std::time::Duration::from_millis(300));
         run(Command::new("kill").arg(format!("-{signal}")).arg(child.id().to_string()));
         let status = child.wait().unwrap();
@@ -346,19 +357,10 @@ fn a_cancelled_extraction_leaves_no_file_that_looks_complete() {
     let pw = format!("-p{PW}");
     ok(&secarc(&["a", &pw, "-mx=1", "docs.7z", "docs"], w.path()), "secarc a");
     let out = w.path().join("out");
-    let mut child = Command::new(armorbox())
-        .args(["secarc", "x", &pw, "-oout", "docs.7z"])
-        .current_dir(w.path())
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = std::time::Instant::now();
-    while partial_files(&out).is_empty() {
-        assert!(started.elapsed().as_secs() < 20, "secarc never started extracting");
-        std::thread::sleep(std::time::Duration::from_millis(2));
-    }
+    let mut command = Command::new(armorbox());
+    command.args(["secarc", "x", &pw, "-oout", "docs.7z"]);
+    let mut child = spawn_quiet(&mut command, w.path(), std::process::Stdio::null());
+    wait_until("secarc starts extracting", 20, || !partial_files(&out).is_empty());
     // Frozen mid-extraction so it cannot finish first; the SIGTERM is taken on SIGCONT.
     let pid = child.id().to_string();
     run(Command::new("kill").args(["-STOP", &pid]));
@@ -546,21 +548,12 @@ fn dumps_core_on_sigquit(command: &mut Command, dir: &Path) -> bool {
             rustix::process::setrlimit(rustix::process::Resource::Core, unlimited).map_err(std::io::Error::from)
         });
     }
-    let mut child = command
-        .current_dir(dir)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_quiet(command, dir, std::process::Stdio::piped());
     let stat = format!("/proc/{}/stat", child.id());
-    let started = std::time::Instant::now();
     // Field 3 of /proc/PID/stat is the state: S once it blocks reading stdin.
-    let waiting = || fs::read_to_string(&stat).is_ok_and(|s| s.rsplit(") ").next().unwrap_or("").starts_with('S'));
-    while !waiting() {
-        assert!(started.elapsed().as_secs() < 10, "the process never waited");
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
+    wait_until("the process waits", 10, || {
+        fs::read_to_string(&stat).is_ok_and(|s| s.rsplit(") ").next().unwrap_or("").starts_with('S'))
+    });
     std::thread::sleep(std::time::Duration::from_millis(200));
     run(Command::new("kill").args(["-QUIT", &child.id().to_string()]));
     let status = child.wait().unwrap();
