@@ -502,13 +502,17 @@ fn a_progress_line_shows_on_a_terminal() {
     fs::create_dir(w.path().join("data")).unwrap();
     // Hard to compress at -mx=9: takes a few seconds.
     let noise: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
-    fs::write(w.path().join("data/noise.bin"), noise).unwrap();
-    // One stream, and pieces on two threads (which read their input long before they
-    // have compressed it: the line must follow the compression, not the reading).
-    for threads in ["-mmt=1", "-mmt=2"] {
-        let done = w.path().join(format!("done{threads}"));
+    fs::write(w.path().join("data/noise.bin"), &noise).unwrap();
+    fs::create_dir(w.path().join("more")).unwrap();
+    let more: Vec<u8> = noise.iter().rev().chain(&noise[..4 << 20]).copied().collect();
+    fs::write(w.path().join("more/noise.bin"), more).unwrap();
+    // One stream; one stream with a match-finder thread; and, past 48 MiB, pieces on
+    // two threads. The last two read their input well before they have compressed it:
+    // the line must follow the compression, not the reading.
+    for (threads, inputs) in [("-mmt=1", "data"), ("-mmt=2", "data"), ("-mmt=2", "data more")] {
+        let done = w.path().join(format!("done{threads}{}", inputs.len()));
         let pane = common::Pane::start(&format!(
-            "cd {} && rm -f out.7z && {} secarc a -pPW -mx=9 {threads} out.7z data > /dev/null; echo $? > {}; exec sleep 600",
+            "cd {} && rm -f out.7z && {} secarc a -pPW -mx=9 {threads} out.7z {inputs} > /dev/null; echo $? > {}; exec sleep 600",
             common::shell_path(w.path()),
             common::shell_path(&armorbox()),
             common::shell_path(&done)

@@ -132,6 +132,7 @@ impl LzmaEncoder {
         depth_limit: i32,
         dict_size: u32,
         nice_len: usize,
+        match_thread: bool,
     ) -> (Self, LzmaEncoderModes) {
         let fast_mode = mode == EncodeMode::Fast;
         let mut mode: LzmaEncoderModes = if fast_mode {
@@ -146,6 +147,14 @@ impl LzmaEncoder {
         };
         let lz = match mf {
             MfType::Hc4 => LzEncoder::new_hc4(
+                dict_size,
+                extra_size_before,
+                extra_size_after,
+                nice_len as _,
+                MATCH_LEN_MAX as _,
+                depth_limit,
+            ),
+            MfType::Bt4 if match_thread => LzEncoder::new_bt4_threaded(
                 dict_size,
                 extra_size_before,
                 extra_size_after,

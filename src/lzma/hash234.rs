@@ -17,7 +17,7 @@ pub struct Hash234 {
 }
 
 impl Hash234 {
-    fn get_hash4_size(dict_size: u32) -> u32 {
+    pub(crate) fn get_hash4_size(dict_size: u32) -> u32 {
         let mut h = dict_size - 1;
         h |= h >> 1;
         h |= h >> 2;
@@ -41,7 +41,8 @@ impl Hash234 {
 
         let hash2_table = vec![0; HASH2_SIZE as usize];
         let hash3_table = vec![0; HASH3_SIZE as usize];
-        let hash4_table = vec![0; hash4_size as usize];
+        let mut hash4_table = vec![0; hash4_size as usize];
+        crate::sys::huge_pages::advise(&mut hash4_table);
 
         Self {
             hash4_mask,
@@ -75,8 +76,7 @@ impl Hash234 {
     /// The hash-4 slot that the 4 bytes `b` map to (the same as `calc_hashes`).
     #[inline(always)]
     pub(crate) fn hash4_index(&self, b: &[u8]) -> usize {
-        let tmp = CRC_TABLE[b[0] as usize] ^ (b[1] as u32) ^ ((b[2] as u32) << 8) ^ (CRC_TABLE[b[3] as usize] << 5);
-        (tmp & self.hash4_mask) as usize
+        hash4_slot(b, self.hash4_mask)
     }
 
     pub(crate) fn hash4_table(&self) -> &[i32] {
@@ -107,6 +107,23 @@ impl Hash234 {
         LzEncoder::normalize(&mut self.hash4_table, offset);
     }
 }
+
+/// The hash-2 and hash-3 slots of the bytes `b` (the same as `calc_hashes`).
+#[inline(always)]
+pub(crate) fn hash23_slots(b: &[u8]) -> (usize, usize) {
+    let tmp = CRC_TABLE[b[0] as usize] ^ (b[1] as u32);
+    let hash2 = tmp & HASH2_MASK;
+    ((hash2) as usize, ((tmp ^ ((b[2] as u32) << 8)) & HASH3_MASK) as usize)
+}
+
+/// The hash-4 slot of the bytes `b` in a table of `mask + 1` slots (as `calc_hashes`).
+#[inline(always)]
+pub(crate) fn hash4_slot(b: &[u8], mask: u32) -> usize {
+    let tmp = CRC_TABLE[b[0] as usize] ^ (b[1] as u32) ^ ((b[2] as u32) << 8) ^ (CRC_TABLE[b[3] as usize] << 5);
+    (tmp & mask) as usize
+}
+
+pub(crate) const HASH23_SIZES: (usize, usize) = (HASH2_SIZE as usize, HASH3_SIZE as usize);
 
 static CRC_TABLE: &[u32] = &[
     0x0, 0x77073096, 0xEE0E612C, 0x990951BA, 0x76DC419, 0x706AF48F, 0xE963A535, 0x9E6495A3, 0xEDB8832, 0x79DCB8A4,

@@ -1,6 +1,7 @@
 use core::ops::Deref;
 
 use super::Write;
+use super::match_thread::{Event, MatchThread};
 use super::{bt4::Bt4, extend_match, hc4::Hc4};
 use lzma_rust2::MfType;
 
@@ -16,6 +17,7 @@ pub(crate) trait MatchFind {
 pub(crate) enum MatchFinders {
     Hc4(Hc4),
     Bt4(Bt4),
+    Thread(MatchThread),
 }
 
 impl MatchFind for MatchFinders {
@@ -23,6 +25,7 @@ impl MatchFind for MatchFinders {
         match self {
             MatchFinders::Hc4(m) => m.find_matches(encoder, matches),
             MatchFinders::Bt4(m) => m.find_matches(encoder, matches),
+            MatchFinders::Thread(m) => m.find_matches(encoder, matches),
         }
     }
 
@@ -30,6 +33,7 @@ impl MatchFind for MatchFinders {
         match self {
             MatchFinders::Hc4(m) => m.skip(encoder, len),
             MatchFinders::Bt4(m) => m.skip(encoder, len),
+            MatchFinders::Thread(m) => m.skip(encoder, len),
         }
     }
 }
@@ -118,6 +122,21 @@ impl LzEncoder {
         )
     }
 
+    /// BT4 on a thread of its own (see `match_thread`), with a window of its own.
+    pub(crate) fn new_bt4_threaded(
+        dict_size: u32,
+        extra_size_before: u32,
+        extra_size_after: u32,
+        nice_len: u32,
+        match_len_max: u32,
+        depth_limit: i32,
+    ) -> Self {
+        // The thread's window has the same shape as the parser's.
+        let window = Self::window(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max);
+        let thread = MatchThread::start(window, dict_size, depth_limit);
+        Self::new(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max, MatchFinders::Thread(thread))
+    }
+
     fn new(
         dict_size: u32,
         extra_size_before: u32,
@@ -126,31 +145,42 @@ impl LzEncoder {
         match_len_max: u32,
         match_finder: MatchFinders,
     ) -> Self {
+        Self {
+            data: Self::window(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max),
+            matches: Matches::new(nice_len as usize - 1),
+            match_finder,
+        }
+    }
+
+    fn window(
+        dict_size: u32,
+        extra_size_before: u32,
+        extra_size_after: u32,
+        nice_len: u32,
+        match_len_max: u32,
+    ) -> LzEncoderData {
         let buf_size = get_buf_size(dict_size, extra_size_before, extra_size_after, match_len_max);
         let buf_size = buf_size as usize;
-        let buf = vec![0; buf_size];
+        let mut buf = vec![0; buf_size];
+        crate::sys::huge_pages::advise(&mut buf);
         let buf_limit_u16 = buf_size.checked_sub(size_of::<u16>()).unwrap();
 
         let keep_size_before = extra_size_before + dict_size;
         let keep_size_after = extra_size_after + match_len_max;
 
-        Self {
-            data: LzEncoderData {
-                keep_size_before,
-                keep_size_after,
-                match_len_max,
-                nice_len,
-                buf,
-                buf_size,
-                buf_limit_u16,
-                read_pos: -1,
-                read_limit: -1,
-                finishing: false,
-                write_pos: 0,
-                pending_size: 0,
-            },
-            matches: Matches::new(nice_len as usize - 1),
-            match_finder,
+        LzEncoderData {
+            keep_size_before,
+            keep_size_after,
+            match_len_max,
+            nice_len,
+            buf,
+            buf_size,
+            buf_limit_u16,
+            read_pos: -1,
+            read_limit: -1,
+            finishing: false,
+            write_pos: 0,
+            pending_size: 0,
         }
     }
 
@@ -190,19 +220,36 @@ impl LzEncoder {
         self.match_finder.skip(&mut self.data, len)
     }
 
+    /// Tells a match-finder thread what is about to change in the window.
+    fn announce(&mut self, event: impl FnOnce() -> Event) {
+        if let MatchFinders::Thread(thread) = &mut self.match_finder {
+            thread.send(event());
+        }
+    }
+
     pub(crate) fn set_preset_dict(&mut self, dict_size: u32, preset_dict: &[u8]) {
+        if let MatchFinders::Thread(thread) = &mut self.match_finder {
+            thread.send_preset(dict_size, preset_dict);
+        }
         self.data.set_preset_dict(dict_size, preset_dict, &mut self.match_finder)
     }
 
     pub(crate) fn set_finishing(&mut self) {
+        self.announce(|| Event::Finish);
         self.data.set_finishing(&mut self.match_finder)
     }
 
     pub(crate) fn fill_window(&mut self, input: &[u8]) -> usize {
-        self.data.fill_window(input, &mut self.match_finder)
+        let taken = self.data.copy_into_window(input);
+        if let MatchFinders::Thread(thread) = &mut self.match_finder {
+            thread.send_data(&input[..taken]);
+        }
+        self.data.process_pending_bytes(&mut self.match_finder);
+        taken
     }
 
     pub(crate) fn set_flushing(&mut self) {
+        self.announce(|| Event::Flush);
         self.data.set_flushing(&mut self.match_finder)
     }
 
@@ -220,7 +267,7 @@ impl LzEncoderData {
         &self.buf[self.read_pos as usize..]
     }
 
-    fn set_preset_dict(&mut self, dict_size: u32, preset_dict: &[u8], match_finder: &mut dyn MatchFind) {
+    pub(crate) fn set_preset_dict(&mut self, dict_size: u32, preset_dict: &[u8], match_finder: &mut dyn MatchFind) {
         debug_assert!(!self.is_started());
         debug_assert_eq!(self.write_pos, 0);
         let copy_size = preset_dict.len().min(dict_size as usize);
@@ -247,7 +294,15 @@ impl LzEncoderData {
         self.write_pos -= move_offset;
     }
 
-    fn fill_window(&mut self, input: &[u8], match_finder: &mut dyn MatchFind) -> usize {
+    pub(crate) fn fill_window(&mut self, input: &[u8], match_finder: &mut dyn MatchFind) -> usize {
+        let taken = self.copy_into_window(input);
+        self.process_pending_bytes(match_finder);
+        taken
+    }
+
+    /// The part of `fill_window` before the match finder runs: moves the window if
+    /// needed and copies as much of `input` as fits.
+    fn copy_into_window(&mut self, input: &[u8]) -> usize {
         debug_assert!(!self.finishing);
         if self.read_pos >= (self.buf_size as i32 - self.keep_size_after as i32) {
             self.move_window();
@@ -264,7 +319,6 @@ impl LzEncoderData {
         if self.write_pos >= self.keep_size_after as i32 {
             self.read_limit = self.write_pos - self.keep_size_after as i32;
         }
-        self.process_pending_bytes(match_finder);
         len
     }
 
@@ -278,12 +332,12 @@ impl LzEncoderData {
         }
     }
 
-    fn set_flushing(&mut self, match_finder: &mut dyn MatchFind) {
+    pub(crate) fn set_flushing(&mut self, match_finder: &mut dyn MatchFind) {
         self.read_limit = self.write_pos - 1;
         self.process_pending_bytes(match_finder);
     }
 
-    fn set_finishing(&mut self, match_finder: &mut dyn MatchFind) {
+    pub(crate) fn set_finishing(&mut self, match_finder: &mut dyn MatchFind) {
         self.read_limit = self.write_pos - 1;
         self.finishing = true;
         self.process_pending_bytes(match_finder);

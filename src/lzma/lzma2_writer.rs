@@ -9,6 +9,9 @@ use lzma_rust2::Lzma2Options;
 
 const COMPRESSED_SIZE_MAX: u32 = 64 << 10;
 
+/// How far the input may run ahead of the parser when a thread finds the matches.
+const LEAD: i32 = 4 << 20;
+
 /// Calculates the extra space needed before the dictionary for LZMA2 encoding.
 pub fn get_extra_size_before(dict_size: u32) -> u32 {
     COMPRESSED_SIZE_MAX.saturating_sub(dict_size)
@@ -28,11 +31,18 @@ pub struct Lzma2Writer<W: Write> {
     uncompressed_size: u64,
     force_independent_chunk: bool,
     options: Lzma2Options,
+    match_thread: bool,
 }
 
 impl<W: Write> Lzma2Writer<W> {
     /// Creates a new LZMA2 writer that will write compressed data to the given writer.
     pub fn new(inner: W, options: Lzma2Options) -> Self {
+        Self::with_match_thread(inner, options, false)
+    }
+
+    /// With `match_thread`, the BT4 match finder runs on a second thread ahead of the
+    /// parser (see `match_thread.rs`); the stream is the same either way.
+    pub fn with_match_thread(inner: W, options: Lzma2Options, match_thread: bool) -> Self {
         let lzma_options = &options.lzma_options;
         let dict_size = lzma_options.dict_size;
 
@@ -46,6 +56,7 @@ impl<W: Write> Lzma2Writer<W> {
             lzma_options.depth_limit,
             lzma_options.dict_size,
             lzma_options.nice_len as usize,
+            match_thread,
         );
 
         let mut dict_reset_needed = true;
@@ -70,6 +81,7 @@ impl<W: Write> Lzma2Writer<W> {
             uncompressed_size: 0,
             force_independent_chunk: false,
             options,
+            match_thread,
         }
     }
 
@@ -102,6 +114,7 @@ impl<W: Write> Lzma2Writer<W> {
             lzma_options.depth_limit,
             lzma_options.dict_size,
             lzma_options.nice_len as usize,
+            self.match_thread,
         );
 
         self.lzma = new_lzma;
@@ -233,6 +246,13 @@ impl<W: Write> Write for Lzma2Writer<W> {
             off += used;
             len -= used;
             self.pending_size += used as u32;
+            // With a match-finder thread, let the input run LEAD ahead of the parser
+            // (while the window has room), so that the thread works on it while the
+            // caller reads more; encoding after every small write would make the two
+            // threads take turns. When the parser runs does not change the stream.
+            if self.match_thread && len == 0 && self.lzma.lz.write_pos - self.lzma.lz.read_pos < LEAD {
+                break;
+            }
             if self.lzma.encode_for_lzma2(&mut self.rc, &mut self.mode)? {
                 self.write_chunk()?;
             }

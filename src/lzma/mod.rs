@@ -6,6 +6,9 @@
 //! - `bt4.rs`/`hash234.rs`: the hash slot of a position a few bytes ahead, and the tree
 //!   node and bytes of its likely first candidate, are prefetched, so those cache
 //!   misses overlap with the current position's work (the output is unchanged).
+//! - `match_thread.rs`, `tree_walk.rs`: BT4 split over two threads (ours, not upstream).
+//! - The large tables ask for huge pages (`crate::sys::huge_pages`).
+//! - `bt4::max_pos`: tests renumber positions often, so that path is tested too.
 //! - std only; options (`Lzma2Options`, `MfType`, `EncodeMode`) are the crate's types.
 //!
 //! Everything else is upstream's code as it was, lints and repetitions included, so
@@ -22,8 +25,10 @@ mod hash234;
 mod hc4;
 mod lz_encoder;
 mod lzma2_writer;
+mod match_thread;
 mod range_enc;
 mod state;
+mod tree_walk;
 
 pub use lzma2_writer::Lzma2Writer;
 
@@ -399,8 +404,8 @@ mod tests {
         unreachable!()
     }
 
-    fn ours(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
-        feed(Lzma2Writer::new(Vec::new(), options.clone()), data).finish().unwrap()
+    fn ours(data: &[u8], options: &Lzma2Options, match_thread: bool) -> Vec<u8> {
+        feed(Lzma2Writer::with_match_thread(Vec::new(), options.clone(), match_thread), data).finish().unwrap()
     }
 
     fn upstream(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
@@ -424,9 +429,15 @@ mod tests {
         primed.lzma_options.preset_dict = Some(sample(1 << 20));
         cases.push(primed);
         for options in &cases {
-            let ours = ours(&data, options);
-            assert!(ours.len() < data.len() / 2, "{:?}: {} bytes", options.lzma_options.mf, ours.len());
-            assert!(ours == upstream(&data, options), "{:?} differs from lzma-rust2", options.lzma_options.mf);
+            let expected = upstream(&data, options);
+            assert!(expected.len() < data.len() / 2, "{:?}: {} bytes", options.lzma_options.mf, expected.len());
+            assert!(ours(&data, options, false) == expected, "{:?} differs from lzma-rust2", options.lzma_options.mf);
+            let threaded = ours(&data, options, true);
+            assert!(
+                threaded == expected,
+                "{:?} with a match-finder thread differs from lzma-rust2",
+                options.lzma_options.mf
+            );
         }
         assert!(
             cases.iter().any(|o| o.lzma_options.mf == MfType::Hc4)

@@ -1,9 +1,9 @@
 //! LZMA2 on several cores without losing the solid dictionary.
 //!
-//! 7-Zip gets its 2-core speed from a match-finder thread, which lzma-rust2's encoder
-//! does not have; the crate's own multithreaded writer instead cuts the input into
-//! independent chunks that each start with an empty dictionary, which cost 2–8 % in
-//! size on our corpora. Here the input is cut into pieces compressed in parallel, but
+//! Up to ONE_STREAM_BELOW, one stream whose match finder has a thread of its own
+//! (`crate::lzma`'s `match_thread`, as 7-Zip does it). Past that, pieces. (The
+//! crate's own multithreaded writer cuts the input into independent chunks that each start with an empty dictionary, which cost 2–8 % in
+//! size on our corpora.) Here the input is cut into pieces compressed in parallel, but
 //! each piece after the first is primed with the WINDOW bytes before it as a preset
 //! dictionary and starts with a state reset *without* a dictionary reset (control byte
 //! 0xC0). The decoder has those bytes in its dictionary already, so the pieces'
@@ -18,7 +18,7 @@
 
 use crate::lzma::Lzma2Writer;
 use crate::sys::progress::Counter;
-use lzma_rust2::Lzma2Options;
+use lzma_rust2::{Lzma2Options, MfType};
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::thread::JoinHandle;
@@ -31,6 +31,12 @@ pub const WINDOW: usize = 24 << 20;
 pub const MAX_PIECE: usize = 48 << 20;
 /// Below this, one stream on one thread: splitting would not pay for the priming.
 const SPLIT_ABOVE: u64 = 4 << 20;
+/// Below this, two threads compress one stream, a match-finder thread beside the
+/// parser (`crate::lzma`'s `match_thread`), rather than pieces. On documents at -mx=9
+/// on 2 cores it was 20% faster at 28 MB and 5% at 41 MB, even at 51 MB, and 15% slower
+/// at 63 MB, where priming is a smaller share of the work; one stream is also smaller
+/// (no cut) and takes about half the memory.
+const ONE_STREAM_BELOW: u64 = 48 << 20;
 /// Cost of priming one byte relative to compressing one (measured 0.68 on CSV and
 /// documents, 1.0 on the benchmark corpus).
 const PRIMING_COST: f64 = 0.85;
@@ -78,6 +84,12 @@ pub fn plan(input: u64, threads: u32) -> Option<Plan> {
     Some(Plan { first: first as usize, rest: (input - first) as usize, window: WINDOW, threads })
 }
 
+/// Whether an input of this size is compressed as one stream with a match-finder thread
+/// (the BT4 finder only: the HC4 of the fast levels has none).
+fn one_stream_with_match_thread(input: u64, finder: MfType) -> bool {
+    finder == MfType::Bt4 && input > SPLIT_ABOVE && input < ONE_STREAM_BELOW
+}
+
 /// Bytes of memory per thread for a plan: the piece, its window, and the encoder.
 fn memory_per_thread(plan: &Plan) -> u64 {
     let piece = plan.first.max(plan.rest) as u64;
@@ -106,9 +118,11 @@ impl<W: Write> Lzma2Stage<W> {
     /// `input` is the expected number of bytes (a planning hint only); `progress`
     /// counts input bytes as they are compressed.
     pub fn new(out: W, options: Lzma2Options, input: u64, threads: u32, progress: Counter) -> Lzma2Stage<W> {
-        match plan_within(input, threads, memory_budget()) {
+        let match_thread = threads >= 2 && one_stream_with_match_thread(input, options.lzma_options.mf);
+        let plan = if match_thread { None } else { plan_within(input, threads, memory_budget()) };
+        match plan {
             None => Lzma2Stage::Single(Box::new(SingleStream {
-                writer: Lzma2Writer::new(out, options),
+                writer: Lzma2Writer::with_match_thread(out, options, match_thread),
                 progress,
                 unreported: 0,
             })),
@@ -339,6 +353,10 @@ mod tests {
         assert!(small.rest > 1 << 20, "{small:?}: and still takes a share");
         let huge = plan(10 << 30, 2).unwrap();
         assert_eq!(huge.rest, MAX_PIECE, "pieces stay bounded");
+        assert!(one_stream_with_match_thread(28 << 20, MfType::Bt4), "a medium input is one stream on two threads");
+        assert!(!one_stream_with_match_thread(28 << 20, MfType::Hc4), "HC4 has no match-finder thread");
+        assert!(!one_stream_with_match_thread(1 << 20, MfType::Bt4), "a small input needs no second thread");
+        assert!(!one_stream_with_match_thread(63 << 20, MfType::Bt4), "a large input is cut into pieces");
         let many_cores = plan(128 << 20, 64).unwrap();
         assert!(many_cores.rest >= WINDOW, "{many_cores:?}: no piece mostly priming");
         let within = plan_within(10 << 30, 64, 4 << 30).unwrap();

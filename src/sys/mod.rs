@@ -2,6 +2,7 @@
 
 pub mod command;
 pub mod fuse_mount;
+pub mod huge_pages;
 pub mod interrupt;
 pub mod no_core_dump;
 pub mod process_watch;

@@ -1,0 +1,395 @@
+//! BT4 split over two threads, as 7-Zip's multithreaded match finder splits it (not in
+//! lzma-rust2, nor in XZ for Java), giving the same stream as BT4 on one thread.
+//!
+//! - The parser's thread hashes every position's 4 bytes as the data arrives (a tight
+//!   loop whose table misses overlap) and sends the heads along with the data.
+//! - The match-finder thread walks and updates the binary tree from those heads at
+//!   every position, ahead of the parser, and sends the matches back (`tree_walk`).
+//! - The parser's thread looks up the 2- and 3-byte hashes itself, small tables that
+//!   stay in its cache, and merges them with the tree's matches as BT4 does.
+//!
+//! Why it gives the same stream: the matches at a position depend only on the data
+//! before and after it and on how much data follows (`avail`). Outside a flush the
+//! parser only visits positions with at least `match_len_max` bytes after them, where
+//! `avail` no longer matters; flushes and the end happen at the same data offsets on
+//! both sides, because every event that changes the window (preset, data, flush,
+//! finish) is sent to the thread in the order the parser applies it to its own copy.
+//! Both sides then visit the same positions in the same order (one "op" per position
+//! a find or skip moves over, pending positions twice), so the parser takes the
+//! thread's ops one by one. A find and a skip update the tree alike, so the thread
+//! always finds. Every position is walked exactly once, in order, once 4 bytes follow
+//! it, so the heads can be computed as soon as those bytes arrive.
+
+use super::bt4::max_pos;
+use super::hash234::{HASH23_SIZES, Hash234, hash4_slot, hash23_slots};
+use super::lz_encoder::{LzEncoder, LzEncoderData, MatchFind, Matches};
+use super::tree_walk::TreeWalker;
+use super::{extend_match, prefetch};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::thread::JoinHandle;
+
+/// What changes the window, in the order the parser does it, with the hash-4 heads of
+/// the positions whose 4 bytes it completes.
+pub(crate) enum Event {
+    Preset(Vec<u8>, Vec<i32>),
+    Data(Vec<u8>, Vec<i32>),
+    Flush,
+    Finish,
+}
+
+/// Ops per batch handed over, and batches the thread may run ahead: about 8 × 32 Ki
+/// ops of a few matches each, some megabytes, however far ahead the data would allow.
+const BATCH_OPS: usize = 1 << 15;
+const BATCHES_AHEAD: usize = 8;
+
+/// Consecutive ops: for each its match count, then its (length, distance) pairs.
+type Batch = Vec<u32>;
+
+/// The parser's side: hashes ahead, and merges its near matches with the thread's.
+pub(crate) struct MatchThread {
+    events: Option<Sender<Event>>,
+    batches: Option<Receiver<Batch>>,
+    batch: Batch,
+    cursor: usize,
+    worker: Option<JoinHandle<()>>,
+    heads: HeadHasher,
+    near: NearHashes,
+}
+
+impl MatchThread {
+    /// Starts the thread with its own window (`window`, the same shape as the parser's).
+    pub(crate) fn start(window: LzEncoderData, dict_size: u32, depth_limit: i32) -> MatchThread {
+        let walker = TreeWalker::new(dict_size, window.nice_len, depth_limit);
+        let (events, events_in) = channel();
+        let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
+        let recorder = Recorder {
+            walker,
+            batch: Vec::new(),
+            ops: 0,
+            out: batches_out,
+            scratch: Matches::new(window.nice_len as usize),
+        };
+        let worker = std::thread::Builder::new()
+            .name("lzma-match-finder".into())
+            .spawn(move || run(window, recorder, events_in, dict_size))
+            .expect("cannot start the match-finder thread");
+        MatchThread {
+            events: Some(events),
+            batches: Some(batches),
+            batch: Vec::new(),
+            cursor: 0,
+            worker: Some(worker),
+            heads: HeadHasher::new(dict_size),
+            near: NearHashes::new(dict_size),
+        }
+    }
+
+    /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
+    pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
+        let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
+        let heads = self.heads.hash(kept);
+        self.send(Event::Preset(kept.to_vec(), heads));
+    }
+
+    pub(crate) fn send_data(&mut self, data: &[u8]) {
+        let heads = self.heads.hash(data);
+        self.send(Event::Data(data.to_vec(), heads));
+    }
+
+    pub(crate) fn send(&mut self, event: Event) {
+        // A closed channel means the thread is gone; `next` reports that.
+        let _ = self.events.as_ref().map(|events| events.send(event));
+    }
+
+    #[inline(always)]
+    fn next(&mut self) -> u32 {
+        if self.cursor == self.batch.len() {
+            self.batch =
+                self.batches.as_ref().and_then(|b| b.recv().ok()).expect("the LZMA match-finder thread stopped");
+            self.cursor = 0;
+        }
+        self.cursor += 1;
+        self.batch[self.cursor - 1]
+    }
+
+    /// Passes over the matches of an op that are not needed.
+    fn drop_pairs(&mut self, count: u32) {
+        for _ in 0..2 * count {
+            self.next();
+        }
+    }
+}
+
+impl MatchFind for MatchThread {
+    /// `Bt4::find_matches`, with the tree's part taken from the thread.
+    fn find_matches(&mut self, window: &mut LzEncoderData, matches: &mut Matches) {
+        matches.count = 0;
+        let avail = window.move_pos(window.nice_len as i32, 4);
+        let tree_count = self.next();
+        if avail == 0 {
+            self.drop_pairs(tree_count);
+            return;
+        }
+        let mut match_len_limit = window.match_len_max as i32;
+        let mut nice_len_limit = window.nice_len as i32;
+        if avail < match_len_limit {
+            match_len_limit = avail;
+            nice_len_limit = nice_len_limit.min(avail);
+        }
+        let (mut delta2, delta3) = self.near.insert(window.read_buffer());
+        let cyclic_size = self.near.cyclic_size;
+
+        // As BT4: a 2-byte hash hit whose first byte matches matches in both bytes, a
+        // 3-byte hit in all three.
+        let mut len_best = 0;
+        if delta2 < cyclic_size && window.get_byte_backward(delta2) == window.get_current_byte() {
+            len_best = 2;
+            matches.len[0] = 2;
+            matches.dist[0] = delta2 - 1;
+            matches.count = 1;
+        }
+        if delta2 != delta3 && delta3 < cyclic_size && window.get_byte_backward(delta3) == window.get_current_byte() {
+            len_best = 3;
+            matches.dist[matches.count as usize] = delta3 - 1;
+            matches.count += 1;
+            delta2 = delta3;
+        }
+        if matches.count > 0 {
+            len_best = extend_match(&window.buf, window.read_pos, len_best, delta2, match_len_limit);
+            matches.len[matches.count as usize - 1] = len_best as u32;
+            if len_best >= nice_len_limit {
+                self.drop_pairs(tree_count);
+                return;
+            }
+        }
+        // The tree's matches, longer than the best so far (see `tree_walk`).
+        let mut len_best = len_best.max(3) as u32;
+        for _ in 0..tree_count {
+            let (len, dist) = (self.next(), self.next());
+            if len > len_best {
+                len_best = len;
+                matches.len[matches.count as usize] = len;
+                matches.dist[matches.count as usize] = dist as i32;
+                matches.count += 1;
+            }
+        }
+    }
+
+    fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
+        for _ in 0..len {
+            let avail = window.move_pos(window.nice_len as i32, 4);
+            let tree_count = self.next();
+            self.drop_pairs(tree_count);
+            if avail != 0 {
+                self.near.insert(window.read_buffer());
+            }
+        }
+    }
+}
+
+impl Drop for MatchThread {
+    fn drop(&mut self) {
+        // Closing both channels ends the thread whether it waits for data or for room.
+        self.events.take();
+        self.batches.take();
+        if let Some(worker) = self.worker.take() {
+            let _ = worker.join();
+        }
+    }
+}
+
+/// BT4's hash-4 table, run ahead over the data as it arrives: for each position, the
+/// number of the last earlier position with the same hash (its "head").
+struct HeadHasher {
+    table: Vec<i32>,
+    mask: u32,
+    cyclic_size: i32,
+    lz_pos: i32,
+    /// The bytes of the positions not hashed yet (fewer than 4 bytes follow them).
+    tail: Vec<u8>,
+}
+
+/// How many positions ahead the hasher prefetches its table slot.
+const SLOT_AHEAD: usize = 16;
+
+impl HeadHasher {
+    fn new(dict_size: u32) -> HeadHasher {
+        let size = Hash234::get_hash4_size(dict_size);
+        let mut table = vec![0; size as usize];
+        crate::sys::huge_pages::advise(&mut table);
+        let cyclic_size = dict_size as i32 + 1;
+        HeadHasher { table, mask: size - 1, cyclic_size, lz_pos: cyclic_size, tail: Vec::new() }
+    }
+
+    /// The heads of the positions `data` gives 4 bytes to, in order.
+    fn hash(&mut self, data: &[u8]) -> Vec<i32> {
+        let mut heads = Vec::with_capacity(data.len() + self.tail.len());
+        // Positions straddling the previous data and this.
+        let mut edge = std::mem::take(&mut self.tail);
+        let straddling = edge.len();
+        edge.extend_from_slice(&data[..data.len().min(3)]);
+        for at in 0..straddling.min(edge.len().saturating_sub(3)) {
+            heads.push(self.insert(&edge[at..]));
+        }
+        let hashed_in_edge = straddling.min(edge.len().saturating_sub(3));
+        // Positions inside this data.
+        let inside = data.len().saturating_sub(3);
+        for at in 0..inside {
+            if let Some(ahead) = data.get(at + SLOT_AHEAD..at + SLOT_AHEAD + 4) {
+                prefetch(self.table.as_ptr().wrapping_add(hash4_slot(ahead, self.mask)));
+            }
+            heads.push(self.insert(&data[at..]));
+        }
+        self.tail = if straddling > hashed_in_edge {
+            let mut tail = edge[hashed_in_edge..straddling].to_vec();
+            tail.extend_from_slice(data);
+            tail
+        } else {
+            data[inside..].to_vec()
+        };
+        heads
+    }
+
+    #[inline(always)]
+    fn insert(&mut self, bytes: &[u8]) -> i32 {
+        self.lz_pos += 1;
+        if self.lz_pos == max_pos(self.cyclic_size) {
+            let offset = max_pos(self.cyclic_size) - self.cyclic_size;
+            LzEncoder::normalize(&mut self.table, offset);
+            self.lz_pos -= offset;
+        }
+        let slot = hash4_slot(bytes, self.mask);
+        std::mem::replace(&mut self.table[slot], self.lz_pos)
+    }
+}
+
+/// BT4's 2- and 3-byte hash tables, at the parser's position.
+struct NearHashes {
+    hash2: Vec<i32>,
+    hash3: Vec<i32>,
+    cyclic_size: i32,
+    lz_pos: i32,
+}
+
+impl NearHashes {
+    fn new(dict_size: u32) -> NearHashes {
+        let cyclic_size = dict_size as i32 + 1;
+        NearHashes { hash2: vec![0; HASH23_SIZES.0], hash3: vec![0; HASH23_SIZES.1], cyclic_size, lz_pos: cyclic_size }
+    }
+
+    /// Numbers the position `bytes` starts at, enters it, and gives the distances to
+    /// the last positions with the same 2-byte and 3-byte hashes.
+    fn insert(&mut self, bytes: &[u8]) -> (i32, i32) {
+        self.lz_pos += 1;
+        if self.lz_pos == max_pos(self.cyclic_size) {
+            let offset = max_pos(self.cyclic_size) - self.cyclic_size;
+            LzEncoder::normalize(&mut self.hash2, offset);
+            LzEncoder::normalize(&mut self.hash3, offset);
+            self.lz_pos -= offset;
+        }
+        let (slot2, slot3) = hash23_slots(bytes);
+        let delta2 = self.lz_pos - std::mem::replace(&mut self.hash2[slot2], self.lz_pos);
+        let delta3 = self.lz_pos - std::mem::replace(&mut self.hash3[slot3], self.lz_pos);
+        (delta2, delta3)
+    }
+}
+
+/// The thread's side: the tree walker, recording every op.
+struct Recorder {
+    walker: TreeWalker,
+    batch: Batch,
+    ops: usize,
+    out: SyncSender<Batch>,
+    scratch: Matches,
+}
+
+impl Recorder {
+    fn record(&mut self, matches: &Matches) -> bool {
+        self.batch.push(matches.count);
+        for i in 0..matches.count as usize {
+            self.batch.push(matches.len[i]);
+            self.batch.push(matches.dist[i] as u32);
+        }
+        self.ops += 1;
+        self.ops < BATCH_OPS || self.hand_over()
+    }
+
+    /// Sends what is recorded; false once the parser is gone.
+    fn hand_over(&mut self) -> bool {
+        if self.batch.is_empty() {
+            return true;
+        }
+        self.ops = 0;
+        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_OPS * 4));
+        self.out.send(batch).is_ok()
+    }
+
+    fn find(&mut self, window: &mut LzEncoderData) -> bool {
+        let mut matches = std::mem::replace(&mut self.scratch, Matches::new(0));
+        self.walker.find_matches(window, &mut matches);
+        let alive = self.record(&matches);
+        self.scratch = matches;
+        alive
+    }
+}
+
+impl MatchFind for Recorder {
+    fn find_matches(&mut self, window: &mut LzEncoderData, matches: &mut Matches) {
+        self.walker.find_matches(window, matches);
+        self.record(matches);
+    }
+
+    fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
+        let none = Matches::new(0);
+        for _ in 0..len {
+            self.walker.skip(window, 1);
+            self.record(&none);
+        }
+    }
+}
+
+fn run(mut window: LzEncoderData, mut recorder: Recorder, events: Receiver<Event>, dict_size: u32) {
+    for event in events {
+        let alive = match event {
+            Event::Preset(dict, heads) => {
+                recorder.walker.add_heads(&heads);
+                window.set_preset_dict(dict_size, &dict, &mut recorder);
+                true
+            }
+            Event::Data(data, heads) => {
+                recorder.walker.add_heads(&heads);
+                let mut taken = 0;
+                let mut alive = true;
+                while alive && taken < data.len() {
+                    taken += window.fill_window(&data[taken..], &mut recorder);
+                    // Every position with a full match length after it; the parser
+                    // never goes further before the next event. Positions left pending
+                    // by a flush come first: the window redoes them (from where they
+                    // are) once enough data follows, as the parser's does.
+                    while alive
+                        && window.pending_size == 0
+                        && window.write_pos - (window.read_pos + 1) >= window.match_len_max as i32
+                    {
+                        alive = recorder.find(&mut window);
+                    }
+                }
+                alive
+            }
+            Event::Flush | Event::Finish => {
+                if matches!(event, Event::Finish) {
+                    window.set_finishing(&mut recorder);
+                } else {
+                    window.set_flushing(&mut recorder);
+                }
+                let mut alive = true;
+                while alive && window.read_pos < window.read_limit {
+                    alive = recorder.find(&mut window);
+                }
+                alive
+            }
+        };
+        if !alive || !recorder.hand_over() {
+            return;
+        }
+    }
+}

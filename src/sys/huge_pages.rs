@@ -1,0 +1,24 @@
+//! Backs large, randomly read tables with 2 MiB pages where the kernel allows it.
+//!
+//! The LZMA match finder reads its tree and hash table at random across hundreds of
+//! megabytes. With 4 KiB pages nearly every such read also misses the TLB and walks
+//! the page table; with 2 MiB pages the TLB covers the tables. Debian's kernels give
+//! transparent huge pages only to memory that asks for them (`madvise` mode), and
+//! 7-Zip asks; so do we.
+
+/// Advises the kernel to use huge pages for `table`. Call it before the table is first
+/// written: pages already faulted in stay small. Best effort, nothing changes where
+/// the kernel does not support it.
+pub fn advise<T>(table: &mut [T]) {
+    const PAGE: usize = 4096;
+    let start = table.as_mut_ptr() as usize;
+    let end = start + std::mem::size_of_val(table);
+    // madvise wants a page-aligned start; the partial page before it does not matter.
+    let aligned = start.next_multiple_of(PAGE);
+    if end <= aligned {
+        return;
+    }
+    // SAFETY: the range lies inside `table`, which we borrow mutably; this advice only
+    // changes how the kernel backs the pages, never their contents.
+    let _ = unsafe { rustix::mm::madvise(aligned as *mut _, end - aligned, rustix::mm::Advice::LinuxHugepage) };
+}
