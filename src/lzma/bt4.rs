@@ -60,18 +60,8 @@ impl Bt4 {
         let table = self.hash.hash4_table();
         prefetch(table.as_ptr().wrapping_add(self.hash.hash4_index(&ahead[HASH_AHEAD..])));
         let candidate = table[self.hash.hash4_index(&ahead[CANDIDATE_AHEAD..])];
-        let delta = self.lz_pos + CANDIDATE_AHEAD as i32 - candidate;
-        if delta <= 0 || delta >= self.cyclic_size - CANDIDATE_AHEAD as i32 {
-            return;
-        }
-        let mut slot = self.cyclic_pos + CANDIDATE_AHEAD as i32 - delta;
-        if slot < 0 {
-            slot += self.cyclic_size;
-        } else if slot >= self.cyclic_size {
-            slot -= self.cyclic_size;
-        }
-        prefetch(self.tree.as_ptr().wrapping_add(slot as usize * 2));
-        prefetch(ahead.as_ptr().wrapping_add(CANDIDATE_AHEAD).wrapping_sub(delta as usize));
+        let position = (self.cyclic_pos, self.cyclic_size, self.lz_pos);
+        prefetch_candidate(&self.tree, ahead.as_ptr(), position, CANDIDATE_AHEAD as i32, candidate);
     }
 
     fn move_pos(&mut self, encoder: &mut super::LzEncoderData) -> i32 {
@@ -147,6 +137,40 @@ impl Bt4 {
             }
         }
     }
+}
+
+/// Gives the next position its number in `lz_pos`; at `max_pos`, renumbers it and the
+/// positions held in `tables` as `Bt4::move_pos` does (for the split finder's tables).
+#[inline(always)]
+pub(crate) fn next_lz_pos(lz_pos: &mut i32, cyclic_size: i32, tables: &mut [&mut [i32]]) {
+    *lz_pos += 1;
+    if *lz_pos == max_pos(cyclic_size) {
+        let offset = max_pos(cyclic_size) - cyclic_size;
+        for table in tables {
+            LzEncoder::normalize(table, offset);
+        }
+        *lz_pos -= offset;
+    }
+}
+
+/// Prefetches the tree node and the bytes of `candidate`, the likely first match of the
+/// position `ahead` positions after the current one, whose byte `here` points at and
+/// whose place is `(cyclic_pos, cyclic_size, lz_pos)`. Only a hint.
+#[inline(always)]
+pub(crate) fn prefetch_candidate(tree: &[i32], here: *const u8, position: (i32, i32, i32), ahead: i32, candidate: i32) {
+    let (cyclic_pos, cyclic_size, lz_pos) = position;
+    let delta = lz_pos + ahead - candidate;
+    if delta <= 0 || delta >= cyclic_size - ahead {
+        return;
+    }
+    let mut slot = cyclic_pos + ahead - delta;
+    if slot < 0 {
+        slot += cyclic_size;
+    } else if slot >= cyclic_size {
+        slot -= cyclic_size;
+    }
+    prefetch(tree.as_ptr().wrapping_add(slot as usize * 2));
+    prefetch(here.wrapping_add(ahead as usize).wrapping_sub(delta as usize));
 }
 
 impl MatchFind for Bt4 {

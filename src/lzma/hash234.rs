@@ -112,8 +112,7 @@ impl Hash234 {
 #[inline(always)]
 pub(crate) fn hash23_slots(b: &[u8]) -> (usize, usize) {
     let tmp = CRC_TABLE[b[0] as usize] ^ (b[1] as u32);
-    let hash2 = tmp & HASH2_MASK;
-    ((hash2) as usize, ((tmp ^ ((b[2] as u32) << 8)) & HASH3_MASK) as usize)
+    ((tmp & HASH2_MASK) as usize, ((tmp ^ ((b[2] as u32) << 8)) & HASH3_MASK) as usize)
 }
 
 /// The hash-4 slot of the bytes `b` in a table of `mask + 1` slots (as `calc_hashes`).

@@ -20,9 +20,9 @@
 //! always finds. Every position is walked exactly once, in order, once 4 bytes follow
 //! it, so the heads can be computed as soon as those bytes arrive.
 
-use super::bt4::max_pos;
+use super::bt4::next_lz_pos;
 use super::hash234::{HASH23_SIZES, Hash234, hash4_slot, hash23_slots};
-use super::lz_encoder::{LzEncoder, LzEncoderData, MatchFind, Matches};
+use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
 use super::tree_walk::TreeWalker;
 use super::{extend_match, prefetch};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
@@ -252,12 +252,7 @@ impl HeadHasher {
 
     #[inline(always)]
     fn insert(&mut self, bytes: &[u8]) -> i32 {
-        self.lz_pos += 1;
-        if self.lz_pos == max_pos(self.cyclic_size) {
-            let offset = max_pos(self.cyclic_size) - self.cyclic_size;
-            LzEncoder::normalize(&mut self.table, offset);
-            self.lz_pos -= offset;
-        }
+        next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.table]);
         let slot = hash4_slot(bytes, self.mask);
         std::mem::replace(&mut self.table[slot], self.lz_pos)
     }
@@ -280,13 +275,7 @@ impl NearHashes {
     /// Numbers the position `bytes` starts at, enters it, and gives the distances to
     /// the last positions with the same 2-byte and 3-byte hashes.
     fn insert(&mut self, bytes: &[u8]) -> (i32, i32) {
-        self.lz_pos += 1;
-        if self.lz_pos == max_pos(self.cyclic_size) {
-            let offset = max_pos(self.cyclic_size) - self.cyclic_size;
-            LzEncoder::normalize(&mut self.hash2, offset);
-            LzEncoder::normalize(&mut self.hash3, offset);
-            self.lz_pos -= offset;
-        }
+        next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.hash2, &mut self.hash3]);
         let (slot2, slot3) = hash23_slots(bytes);
         let delta2 = self.lz_pos - std::mem::replace(&mut self.hash2[slot2], self.lz_pos);
         let delta3 = self.lz_pos - std::mem::replace(&mut self.hash3[slot3], self.lz_pos);

@@ -8,9 +8,9 @@
 //! `Bt4::skip` would update the tree the same way; the parser's side filters
 //! accordingly, so the matches it ends up with are BT4's exactly.
 
-use super::bt4::max_pos;
-use super::lz_encoder::{LzEncoder, LzEncoderData, MatchFind, Matches};
-use super::{extend_match, prefetch};
+use super::bt4::{next_lz_pos, prefetch_candidate};
+use super::extend_match;
+use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
 use std::collections::VecDeque;
 
 /// How many positions ahead the tree node and bytes of a head are prefetched.
@@ -50,12 +50,7 @@ impl TreeWalker {
     fn move_pos(&mut self, window: &mut LzEncoderData) -> i32 {
         let avail = window.move_pos(window.nice_len as i32, 4);
         if avail != 0 {
-            self.lz_pos += 1;
-            if self.lz_pos == max_pos(self.cyclic_size) {
-                let offset = max_pos(self.cyclic_size) - self.cyclic_size;
-                LzEncoder::normalize(&mut self.tree, offset);
-                self.lz_pos -= offset;
-            }
+            next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.tree]);
             self.cyclic_pos += 1;
             if self.cyclic_pos == self.cyclic_size {
                 self.cyclic_pos = 0;
@@ -74,20 +69,11 @@ impl TreeWalker {
     /// needed: fetch them now so that the misses overlap with the walks in between.
     #[inline(always)]
     fn prefetch_ahead(&self, window: &LzEncoderData) {
+        // After this position's head, the head `HEAD_AHEAD` positions on.
         let Some(&head) = self.heads.get(HEAD_AHEAD - 1) else { return };
-        let delta = self.lz_pos + HEAD_AHEAD as i32 - head;
-        if delta <= 0 || delta >= self.cyclic_size - HEAD_AHEAD as i32 {
-            return;
-        }
-        let mut slot = self.cyclic_pos + HEAD_AHEAD as i32 - delta;
-        if slot < 0 {
-            slot += self.cyclic_size;
-        } else if slot >= self.cyclic_size {
-            slot -= self.cyclic_size;
-        }
-        prefetch(self.tree.as_ptr().wrapping_add(slot as usize * 2));
-        let here = window.read_pos as usize + HEAD_AHEAD;
-        prefetch(window.buf.as_ptr().wrapping_add(here).wrapping_sub(delta as usize));
+        let here = window.buf.as_ptr().wrapping_add(window.read_pos as usize);
+        let position = (self.cyclic_pos, self.cyclic_size, self.lz_pos);
+        prefetch_candidate(&self.tree, here, position, HEAD_AHEAD as i32, head);
     }
 
     /// BT4's tree walk from `current_match`, starting with a best length of 3.
