@@ -582,3 +582,41 @@ fn a_process_holding_the_password_writes_no_core_file() {
         .collect();
     assert_eq!(cores.len(), 1, "only the control's core file: {cores:?}");
 }
+
+/// A node whose `ulimit -u` leaves no room for the match-finder thread still gets its
+/// archive: the encoder falls back to finding matches on its own thread (same stream).
+#[test]
+fn a_refused_match_finder_thread_falls_back_to_one_thread() {
+    require("runuser");
+    require("prlimit");
+    let w = TempDir::new().unwrap();
+    fs::set_permissions(w.path(), fs::Permissions::from_mode(0o777)).unwrap();
+    common::copy_executable(&armorbox(), &w.path().join("armorbox"));
+    fs::create_dir(w.path().join("data")).unwrap();
+    // 6 MiB: above the size where two threads share one stream, and compressible.
+    let text: Vec<u8> = (0..6u32 << 20).map(|i| b"node vault archive "[(i.wrapping_mul(7) % 19) as usize]).collect();
+    fs::write(w.path().join("data/text"), text).unwrap();
+    fs::set_permissions(w.path().join("data"), fs::Permissions::from_mode(0o777)).unwrap();
+    // Root ignores the limit, so run as nobody, with room for what nobody runs already
+    // plus two tasks: secarc's main thread and its signal thread, not a third.
+    let running = tasks_of_uid(65534);
+    let made = run(Command::new("runuser")
+        .args(["-u", "nobody", "--", "prlimit", &format!("--nproc={}", running + 2), "./armorbox", "secarc", "a"])
+        .args(["-pPW", "-mx=9", "-mmt=2", "out.7z", "data"])
+        .current_dir(w.path()));
+    ok(&made, "secarc a with no room for a second thread");
+    let tested = sevenzz(&["t", "-pPW", "out.7z"], w.path());
+    ok(&tested, "7zz t");
+    assert!(stdout(&tested).contains("Everything is Ok"));
+}
+
+/// How many threads the user `uid` runs (what RLIMIT_NPROC counts).
+fn tasks_of_uid(uid: u32) -> usize {
+    let uid_line = format!("Uid:\t{uid}\t");
+    let tasks = fs::read_dir("/proc").unwrap().flatten().filter_map(|p| fs::read_dir(p.path().join("task")).ok());
+    tasks
+        .flatten()
+        .flatten()
+        .filter(|t| fs::read_to_string(t.path().join("status")).is_ok_and(|s| s.contains(&uid_line)))
+        .count()
+}

@@ -122,7 +122,9 @@ impl LzEncoder {
         )
     }
 
-    /// BT4 on a thread of its own (see `match_thread`), with a window of its own.
+    /// BT4 on a thread of its own (see `match_thread`), with a window of its own; BT4 on
+    /// this thread where the system refuses another (a tight `ulimit -u`): the same
+    /// stream, only slower.
     pub(crate) fn new_bt4_threaded(
         dict_size: u32,
         extra_size_before: u32,
@@ -133,8 +135,19 @@ impl LzEncoder {
     ) -> Self {
         // The thread's window has the same shape as the parser's.
         let window = Self::window(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max);
-        let thread = MatchThread::start(window, dict_size, depth_limit);
-        Self::new(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max, MatchFinders::Thread(thread))
+        match MatchThread::start(window, dict_size, depth_limit) {
+            Ok(thread) => Self::new(
+                dict_size,
+                extra_size_before,
+                extra_size_after,
+                nice_len,
+                match_len_max,
+                MatchFinders::Thread(thread),
+            ),
+            Err(_) => {
+                Self::new_bt4(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max, depth_limit)
+            }
+        }
     }
 
     fn new(

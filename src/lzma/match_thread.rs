@@ -57,8 +57,9 @@ pub(crate) struct MatchThread {
 }
 
 impl MatchThread {
-    /// Starts the thread with its own window (`window`, the same shape as the parser's).
-    pub(crate) fn start(window: LzEncoderData, dict_size: u32, depth_limit: i32) -> MatchThread {
+    /// Starts the thread with its own window (`window`, the same shape as the parser's);
+    /// an error when the system refuses a thread.
+    pub(crate) fn start(window: LzEncoderData, dict_size: u32, depth_limit: i32) -> std::io::Result<MatchThread> {
         let walker = TreeWalker::new(dict_size, window.nice_len, depth_limit);
         let (events, events_in) = channel();
         let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
@@ -71,9 +72,8 @@ impl MatchThread {
         };
         let worker = std::thread::Builder::new()
             .name("lzma-match-finder".into())
-            .spawn(move || run(window, recorder, events_in, dict_size))
-            .expect("cannot start the match-finder thread");
-        MatchThread {
+            .spawn(move || run(window, recorder, events_in, dict_size))?;
+        Ok(MatchThread {
             events: Some(events),
             batches: Some(batches),
             batch: Vec::new(),
@@ -81,7 +81,7 @@ impl MatchThread {
             worker: Some(worker),
             heads: HeadHasher::new(dict_size),
             near: NearHashes::new(dict_size),
-        }
+        })
     }
 
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
