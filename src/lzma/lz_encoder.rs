@@ -234,9 +234,9 @@ impl LzEncoder {
     }
 
     /// Tells a match-finder thread what is about to change in the window.
-    fn announce(&mut self, event: impl FnOnce() -> Event) {
+    fn announce(&mut self, event: Event) {
         if let MatchFinders::Thread(thread) = &mut self.match_finder {
-            thread.send(event());
+            thread.send(event);
         }
     }
 
@@ -248,7 +248,7 @@ impl LzEncoder {
     }
 
     pub(crate) fn set_finishing(&mut self) {
-        self.announce(|| Event::Finish);
+        self.announce(Event::Finish);
         self.data.set_finishing(&mut self.match_finder)
     }
 
@@ -262,7 +262,7 @@ impl LzEncoder {
     }
 
     pub(crate) fn set_flushing(&mut self) {
-        self.announce(|| Event::Flush);
+        self.announce(Event::Flush);
         self.data.set_flushing(&mut self.match_finder)
     }
 

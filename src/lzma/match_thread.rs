@@ -23,7 +23,7 @@
 use super::bt4::next_lz_pos;
 use super::hash234::{HASH23_SIZES, Hash234, hash4_slot, hash23_slots};
 use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
-use super::tree_walk::TreeWalker;
+use super::tree_walk::{TreeWalker, len_limits};
 use super::{extend_match, prefetch};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
@@ -130,12 +130,7 @@ impl MatchFind for MatchThread {
             self.drop_pairs(tree_count);
             return;
         }
-        let mut match_len_limit = window.match_len_max as i32;
-        let mut nice_len_limit = window.nice_len as i32;
-        if avail < match_len_limit {
-            match_len_limit = avail;
-            nice_len_limit = nice_len_limit.min(avail);
-        }
+        let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         let (mut delta2, delta3) = self.near.insert(window.read_buffer());
         let cyclic_size = self.near.cyclic_size;
 
@@ -228,10 +223,10 @@ impl HeadHasher {
         let mut edge = std::mem::take(&mut self.tail);
         let straddling = edge.len();
         edge.extend_from_slice(&data[..data.len().min(3)]);
-        for at in 0..straddling.min(edge.len().saturating_sub(3)) {
+        let hashed_in_edge = straddling.min(edge.len().saturating_sub(3));
+        for at in 0..hashed_in_edge {
             heads.push(self.insert(&edge[at..]));
         }
-        let hashed_in_edge = straddling.min(edge.len().saturating_sub(3));
         // Positions inside this data.
         let inside = data.len().saturating_sub(3);
         for at in 0..inside {

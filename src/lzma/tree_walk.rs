@@ -16,6 +16,12 @@ use std::collections::VecDeque;
 /// How many positions ahead the tree node and bytes of a head are prefetched.
 const HEAD_AHEAD: usize = 8;
 
+/// How long a match may be, and how long is long enough to stop looking, at a position
+/// with `avail` bytes after it (BT4's `match_len_limit` and `nice_len_limit`).
+pub(crate) fn len_limits(window: &LzEncoderData, avail: i32) -> (i32, i32) {
+    (avail.min(window.match_len_max as i32), avail.min(window.nice_len as i32))
+}
+
 pub(crate) struct TreeWalker {
     tree: Vec<i32>,
     depth_limit: i32,
@@ -131,16 +137,11 @@ impl TreeWalker {
 impl MatchFind for TreeWalker {
     fn find_matches(&mut self, window: &mut LzEncoderData, matches: &mut Matches) {
         matches.count = 0;
-        let mut match_len_limit = window.match_len_max as i32;
-        let mut nice_len_limit = window.nice_len as i32;
         let avail = self.move_pos(window);
-        if avail < match_len_limit {
-            if avail == 0 {
-                return;
-            }
-            match_len_limit = avail;
-            nice_len_limit = nice_len_limit.min(avail);
+        if avail == 0 {
+            return;
         }
+        let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         let head = self.next_head();
         self.prefetch_ahead(window);
         self.walk(window, head, match_len_limit, nice_len_limit, matches);
@@ -156,8 +157,8 @@ impl MatchFind for TreeWalker {
                 continue;
             }
             let head = self.next_head();
-            let limit = avail.min(window.match_len_max as i32);
-            self.walk(window, head, limit, avail.min(window.nice_len as i32), &mut unused);
+            let (match_len_limit, nice_len_limit) = len_limits(window, avail);
+            self.walk(window, head, match_len_limit, nice_len_limit, &mut unused);
         }
     }
 }
