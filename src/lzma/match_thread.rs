@@ -60,16 +60,10 @@ impl MatchThread {
     /// Starts the thread with its own window (`window`, the same shape as the parser's);
     /// an error when the system refuses a thread.
     pub(crate) fn start(window: LzEncoderData, dict_size: u32, depth_limit: i32) -> std::io::Result<MatchThread> {
-        let walker = TreeWalker::new(dict_size, window.nice_len, depth_limit);
+        let walker = TreeWalker::new(dict_size, window.nice_len, window.match_len_max, depth_limit);
         let (events, events_in) = channel();
         let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
-        let recorder = Recorder {
-            walker,
-            batch: Vec::new(),
-            ops: 0,
-            out: batches_out,
-            scratch: Matches::new(window.nice_len as usize),
-        };
+        let recorder = Recorder { walker, batch: Vec::new(), ops: 0, out: batches_out };
         let worker = std::thread::Builder::new()
             .name("lzma-match-finder".into())
             .spawn(move || run(window, recorder, events_in, dict_size))?;
@@ -278,23 +272,18 @@ impl NearHashes {
     }
 }
 
-/// The thread's side: the tree walker, recording every op.
+/// The thread's side: the tree walker, its ops collected into batches.
 struct Recorder {
     walker: TreeWalker,
     batch: Batch,
     ops: usize,
     out: SyncSender<Batch>,
-    scratch: Matches,
 }
 
 impl Recorder {
-    fn record(&mut self, matches: &Matches) -> bool {
-        self.batch.push(matches.count);
-        for i in 0..matches.count as usize {
-            self.batch.push(matches.len[i]);
-            self.batch.push(matches.dist[i] as u32);
-        }
-        self.ops += 1;
+    /// Sends the batch once it is full; false once the parser is gone.
+    fn counted(&mut self, ops: usize) -> bool {
+        self.ops += ops;
         self.ops < BATCH_OPS || self.hand_over()
     }
 
@@ -308,26 +297,30 @@ impl Recorder {
         self.out.send(batch).is_ok()
     }
 
-    fn find(&mut self, window: &mut LzEncoderData) -> bool {
-        let mut matches = std::mem::replace(&mut self.scratch, Matches::new(0));
-        self.walker.find_matches(window, &mut matches);
-        let alive = self.record(&matches);
-        self.scratch = matches;
-        alive
+    /// The positions with a whole `match_len_max` after them, up to a full batch.
+    fn run(&mut self, window: &mut LzEncoderData) -> bool {
+        let walked = self.walker.run(window, BATCH_OPS - self.ops, &mut self.batch);
+        self.counted(walked)
+    }
+
+    fn step(&mut self, window: &mut LzEncoderData) -> bool {
+        self.walker.step(window, &mut self.batch);
+        self.counted(1)
     }
 }
 
+/// What the window calls while it takes data or a preset: it only ever skips
+/// (positions a flush left pending, the preset's positions), and every position it
+/// moves over is an op for the parser, which skips it too.
 impl MatchFind for Recorder {
     fn find_matches(&mut self, window: &mut LzEncoderData, matches: &mut Matches) {
-        self.walker.find_matches(window, matches);
-        self.record(matches);
+        matches.count = 0;
+        self.step(window);
     }
 
     fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
-        let none = Matches::new(0);
         for _ in 0..len {
-            self.walker.skip(window, 1);
-            self.record(&none);
+            self.step(window);
         }
     }
 }
@@ -354,7 +347,7 @@ fn run(mut window: LzEncoderData, mut recorder: Recorder, events: Receiver<Event
                         && window.pending_size == 0
                         && window.write_pos - (window.read_pos + 1) >= window.match_len_max as i32
                     {
-                        alive = recorder.find(&mut window);
+                        alive = recorder.run(&mut window);
                     }
                 }
                 alive
@@ -367,7 +360,7 @@ fn run(mut window: LzEncoderData, mut recorder: Recorder, events: Receiver<Event
                 }
                 let mut alive = true;
                 while alive && window.read_pos < window.read_limit {
-                    alive = recorder.find(&mut window);
+                    alive = recorder.step(&mut window);
                 }
                 alive
             }
