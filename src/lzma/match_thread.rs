@@ -37,10 +37,12 @@ pub(crate) enum Event {
     Finish,
 }
 
-/// Ops per batch handed over, and batches the thread may run ahead: about 8 × 32 Ki
-/// ops of a few matches each, some megabytes, however far ahead the data would allow.
+/// Ops per batch handed over, and batches the thread may run ahead: 64 × 32 Ki ops of
+/// a few matches each, a few tens of megabytes at most. Which side is slower changes
+/// along the input (the tree walk on tabular data, the parser elsewhere); a queue this
+/// deep lets the thread bank its lead where it is faster instead of waiting.
 const BATCH_OPS: usize = 1 << 15;
-const BATCHES_AHEAD: usize = 8;
+const BATCHES_AHEAD: usize = 64;
 
 /// Consecutive ops: for each its match count, then its (length, distance) pairs.
 type Batch = Vec<u32>;
