@@ -587,24 +587,54 @@ fn a_process_holding_the_password_writes_no_core_file() {
 /// archive: the encoder falls back to finding matches on its own thread (same stream).
 #[test]
 fn a_refused_match_finder_thread_falls_back_to_one_thread() {
+    let w = nobody_workdir();
+    // 6 MiB: above the size where two threads share one stream, and compressible.
+    fs::write(w.path().join("data/text"), compressible(6 << 20)).unwrap();
+    // Room for what nobody runs already plus two tasks: secarc's main thread and its
+    // signal thread, not a third.
+    secarc_as_nobody_with_room_for(&w, 2, &["-mx=9", "-mmt=2"]);
+}
+
+/// No thread to spare at all: the signal thread, the progress line's and the pieces'
+/// workers are all refused, and the archive is still made, on the main thread.
+#[test]
+fn with_no_thread_to_spare_the_archive_is_made_on_the_main_thread() {
+    let w = nobody_workdir();
+    // 20 MiB at -mx=1 (HC4) with two threads: two pieces, each wanting a worker.
+    fs::write(w.path().join("data/text"), compressible(20 << 20)).unwrap();
+    for switches in [&["-mx=9", "-mmt=1"][..], &["-mx=1", "-mmt=2"]] {
+        let _ = fs::remove_file(w.path().join("out.7z"));
+        secarc_as_nobody_with_room_for(&w, 1, switches);
+    }
+}
+
+/// A directory nobody may write, holding the binary and an empty `data` directory.
+fn nobody_workdir() -> TempDir {
     require("runuser");
     require("prlimit");
     let w = TempDir::new().unwrap();
     fs::set_permissions(w.path(), fs::Permissions::from_mode(0o777)).unwrap();
     common::copy_executable(&armorbox(), &w.path().join("armorbox"));
     fs::create_dir(w.path().join("data")).unwrap();
-    // 6 MiB: above the size where two threads share one stream, and compressible.
-    let text: Vec<u8> = (0..6u32 << 20).map(|i| b"node vault archive "[(i.wrapping_mul(7) % 19) as usize]).collect();
-    fs::write(w.path().join("data/text"), text).unwrap();
     fs::set_permissions(w.path().join("data"), fs::Permissions::from_mode(0o777)).unwrap();
-    // Root ignores the limit, so run as nobody, with room for what nobody runs already
-    // plus two tasks: secarc's main thread and its signal thread, not a third.
+    w
+}
+
+fn compressible(len: u32) -> Vec<u8> {
+    (0..len).map(|i| b"node vault archive "[(i.wrapping_mul(7) % 19) as usize]).collect()
+}
+
+/// Runs `secarc a` on `data` as nobody, with room for `tasks` tasks beyond what nobody
+/// runs already (root would ignore the limit), and checks the archive with 7zz.
+fn secarc_as_nobody_with_room_for(w: &TempDir, tasks: usize, switches: &[&str]) {
     let running = tasks_of_uid(65534);
     let made = run(Command::new("runuser")
-        .args(["-u", "nobody", "--", "prlimit", &format!("--nproc={}", running + 2), "./armorbox", "secarc", "a"])
-        .args(["-pPW", "-mx=9", "-mmt=2", "out.7z", "data"])
+        .args(["-u", "nobody", "--", "prlimit", &format!("--nproc={}", running + tasks), "./armorbox", "secarc", "a"])
+        .arg("-pPW")
+        .args(switches)
+        .args(["out.7z", "data"])
         .current_dir(w.path()));
-    ok(&made, "secarc a with no room for a second thread");
+    ok(&made, &format!("secarc a {switches:?} with room for {tasks} task(s)"));
     let tested = sevenzz(&["t", "-pPW", "out.7z"], w.path());
     ok(&tested, "7zz t");
     assert!(stdout(&tested).contains("Everything is Ok"));

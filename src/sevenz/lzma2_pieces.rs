@@ -21,7 +21,7 @@ use crate::sys::progress::Counter;
 use lzma_rust2::{Lzma2Options, MfType};
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use std::thread::JoinHandle;
+use crate::sys::threads::{Task, spawn_or_run};
 
 /// How far back a piece can refer into the one before it. 16 MiB cost 1.1–1.3% in
 /// size on 41 and 51 MB of documents (the same text recurs further apart); 24 MiB keeps
@@ -199,7 +199,7 @@ pub struct Pieces<W: Write> {
     current: Vec<u8>,
     /// The last `window` bytes before `current`: the next piece's preset dictionary.
     history: Vec<u8>,
-    in_flight: VecDeque<JoinHandle<io::Result<Vec<u8>>>>,
+    in_flight: VecDeque<Task<io::Result<Vec<u8>>>>,
     progress: Counter,
 }
 
@@ -241,7 +241,7 @@ impl<W: Write> Pieces<W> {
         options.lzma_options.dict_size = ((preset.len() + piece.len()) as u32).clamp(4096, dictionary);
         options.lzma_options.preset_dict = (!preset.is_empty()).then_some(preset);
         let progress = self.progress.clone();
-        self.in_flight.push_back(std::thread::spawn(move || compress_piece(&piece, options, &progress)));
+        self.in_flight.push_back(spawn_or_run(move || compress_piece(&piece, options, &progress)));
         self.next_size = self.rest_size;
         Ok(())
     }

@@ -14,21 +14,32 @@ static PATHS: Mutex<(u64, BTreeMap<u64, PathBuf>)> = Mutex::new((0, BTreeMap::ne
 static INSTALL: Once = Once::new();
 
 /// Starts catching the signals (once per process); until then they kill as usual.
+///
+/// The signals are registered on the thread that waits for them, once it runs: if the
+/// system refuses that thread, they keep their default action (the process dies, and
+/// what it was writing stays under its temporary name) rather than being caught with
+/// nobody to act on them.
 pub fn remove_registered_on_signal() -> std::io::Result<()> {
     let mut result = Ok(());
-    INSTALL.call_once(|| match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
-        Ok(mut signals) => {
-            std::thread::spawn(move || {
-                if let Some(signal) = signals.forever().next() {
-                    let paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
-                    for path in paths.1.values() {
-                        let _ = std::fs::remove_file(path);
-                    }
-                    std::process::exit(128 + signal);
+    INSTALL.call_once(|| {
+        let (installed, outcome) = std::sync::mpsc::sync_channel(1);
+        let spawned = std::thread::Builder::new().name("signals".into()).spawn(move || {
+            let mut signals = match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+                Ok(signals) => signals,
+                Err(e) => return drop(installed.send(Err(e))),
+            };
+            let _ = installed.send(Ok(()));
+            if let Some(signal) = signals.forever().next() {
+                let paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
+                for path in paths.1.values() {
+                    let _ = std::fs::remove_file(path);
                 }
-            });
+                std::process::exit(128 + signal);
+            }
+        });
+        if spawned.is_ok() {
+            result = outcome.recv().unwrap_or(Ok(()));
         }
-        Err(e) => result = Err(e),
     });
     result
 }

@@ -9,3 +9,4 @@ pub mod process_watch;
 pub mod progress;
 pub mod self_exe;
 pub mod stdio;
+pub mod threads;

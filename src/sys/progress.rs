@@ -81,7 +81,8 @@ impl Progress {
             return Progress { stop, thread: None };
         }
         let flag = Arc::clone(&stop);
-        let thread = std::thread::spawn(move || {
+        // No thread to spare, no progress line: the work itself goes on.
+        let thread = std::thread::Builder::new().spawn(move || {
             let start = Instant::now();
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(250));
@@ -91,7 +92,7 @@ impl Progress {
             }
             let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
         });
-        Progress { stop, thread: Some(thread) }
+        Progress { stop, thread: thread.ok() }
     }
 }
 
