@@ -18,10 +18,10 @@
 
 use crate::lzma::Lzma2Writer;
 use crate::sys::progress::Counter;
+use crate::sys::threads::{Task, spawn_or_run};
 use lzma_rust2::{Lzma2Options, MfType};
 use std::collections::VecDeque;
 use std::io::{self, Write};
-use crate::sys::threads::{Task, spawn_or_run};
 
 /// How far back a piece can refer into the one before it. 16 MiB cost 1.1–1.3% in
 /// size on 41 and 51 MB of documents (the same text recurs further apart); 24 MiB keeps
