@@ -6,7 +6,7 @@ use super::{
 use super::{
     encoder_fast::FastEncoderMode,
     encoder_normal::NormalEncoderMode,
-    lz::{LzEncoder, MfType},
+    lz::{LzEncoder, MfType, WindowShape},
     range_enc::{RangeEncoder, RangeEncoderBuffer},
 };
 
@@ -145,32 +145,14 @@ impl LzmaEncoder {
         } else {
             (NormalEncoderMode::EXTRA_SIZE_BEFORE, NormalEncoderMode::EXTRA_SIZE_AFTER)
         };
-        let lz = match mf {
-            MfType::Hc4 => LzEncoder::new_hc4(
-                dict_size,
-                extra_size_before,
-                extra_size_after,
-                nice_len as _,
-                MATCH_LEN_MAX as _,
-                depth_limit,
-            ),
-            MfType::Bt4 if match_thread => LzEncoder::new_bt4_threaded(
-                dict_size,
-                extra_size_before,
-                extra_size_after,
-                nice_len as _,
-                MATCH_LEN_MAX as _,
-                depth_limit,
-            ),
-            MfType::Bt4 => LzEncoder::new_bt4(
-                dict_size,
-                extra_size_before,
-                extra_size_after,
-                nice_len as _,
-                MATCH_LEN_MAX as _,
-                depth_limit,
-            ),
+        let shape = WindowShape {
+            dict_size,
+            extra_size_before,
+            extra_size_after,
+            nice_len: nice_len as _,
+            match_len_max: MATCH_LEN_MAX as _,
         };
+        let lz = LzEncoder::new(shape, mf, depth_limit, match_thread);
 
         let literal_encoder = LiteralEncoder::new(lc, lp);
         let match_len_encoder = LengthEncoder::new(pb, nice_len);

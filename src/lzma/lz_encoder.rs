@@ -59,6 +59,17 @@ pub(crate) struct LzEncoderData {
     pub(crate) pending_size: u32,
 }
 
+/// What sizes a window: the dictionary, the room the encoder wants before it and after
+/// it, and the match lengths.
+#[derive(Clone, Copy)]
+pub(crate) struct WindowShape {
+    pub(crate) dict_size: u32,
+    pub(crate) extra_size_before: u32,
+    pub(crate) extra_size_after: u32,
+    pub(crate) nice_len: u32,
+    pub(crate) match_len_max: u32,
+}
+
 pub(crate) struct Matches {
     pub(crate) len: Vec<u32>,
     pub(crate) dist: Vec<i32>,
@@ -86,92 +97,28 @@ impl LzEncoder {
             }
     }
 
-    pub(crate) fn new_hc4(
-        dict_size: u32,
-        extra_size_before: u32,
-        extra_size_after: u32,
-        nice_len: u32,
-        match_len_max: u32,
-        depth_limit: i32,
-    ) -> Self {
-        Self::new(
-            dict_size,
-            extra_size_before,
-            extra_size_after,
-            nice_len,
-            match_len_max,
-            MatchFinders::Hc4(Hc4::new(dict_size, nice_len, depth_limit)),
-        )
-    }
-
-    pub(crate) fn new_bt4(
-        dict_size: u32,
-        extra_size_before: u32,
-        extra_size_after: u32,
-        nice_len: u32,
-        match_len_max: u32,
-        depth_limit: i32,
-    ) -> Self {
-        Self::new(
-            dict_size,
-            extra_size_before,
-            extra_size_after,
-            nice_len,
-            match_len_max,
-            MatchFinders::Bt4(Bt4::new(dict_size, nice_len, depth_limit)),
-        )
-    }
-
-    /// BT4 on a thread of its own (see `match_thread`), with a window of its own; BT4 on
-    /// this thread where the system refuses another (a tight `ulimit -u`): the same
-    /// stream, only slower.
-    pub(crate) fn new_bt4_threaded(
-        dict_size: u32,
-        extra_size_before: u32,
-        extra_size_after: u32,
-        nice_len: u32,
-        match_len_max: u32,
-        depth_limit: i32,
-    ) -> Self {
-        // The thread's window has the same shape as the parser's.
-        let window = Self::window(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max);
-        match MatchThread::start(window, dict_size, depth_limit) {
-            Ok(thread) => Self::new(
-                dict_size,
-                extra_size_before,
-                extra_size_after,
-                nice_len,
-                match_len_max,
-                MatchFinders::Thread(thread),
-            ),
-            Err(_) => {
-                Self::new_bt4(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max, depth_limit)
+    /// The window for `shape` with the match finder `mf`. With `match_thread`, BT4 runs
+    /// on a thread of its own (see `match_thread`) with a window of its own, or on this
+    /// thread where the system refuses another (a tight `ulimit -u`): the same stream,
+    /// only slower.
+    pub(crate) fn new(shape: WindowShape, mf: MfType, depth_limit: i32, match_thread: bool) -> Self {
+        let match_finder = match mf {
+            MfType::Hc4 => MatchFinders::Hc4(Hc4::new(shape.dict_size, shape.nice_len, depth_limit)),
+            MfType::Bt4 => {
+                let thread = match_thread
+                    .then(|| MatchThread::start(Self::window(&shape), shape.dict_size, depth_limit).ok())
+                    .flatten();
+                match thread {
+                    Some(thread) => MatchFinders::Thread(thread),
+                    None => MatchFinders::Bt4(Bt4::new(shape.dict_size, shape.nice_len, depth_limit)),
+                }
             }
-        }
+        };
+        Self { data: Self::window(&shape), matches: Matches::new(shape.nice_len as usize - 1), match_finder }
     }
 
-    fn new(
-        dict_size: u32,
-        extra_size_before: u32,
-        extra_size_after: u32,
-        nice_len: u32,
-        match_len_max: u32,
-        match_finder: MatchFinders,
-    ) -> Self {
-        Self {
-            data: Self::window(dict_size, extra_size_before, extra_size_after, nice_len, match_len_max),
-            matches: Matches::new(nice_len as usize - 1),
-            match_finder,
-        }
-    }
-
-    fn window(
-        dict_size: u32,
-        extra_size_before: u32,
-        extra_size_after: u32,
-        nice_len: u32,
-        match_len_max: u32,
-    ) -> LzEncoderData {
+    fn window(shape: &WindowShape) -> LzEncoderData {
+        let WindowShape { dict_size, extra_size_before, extra_size_after, nice_len, match_len_max } = *shape;
         let buf_size = get_buf_size(dict_size, extra_size_before, extra_size_after, match_len_max);
         let buf_size = buf_size as usize;
         let mut buf = vec![0; buf_size];

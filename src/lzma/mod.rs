@@ -38,7 +38,7 @@ use std::io::{Result, Write};
 
 /// The crate's `lz` module, as the forked files name it.
 mod lz {
-    pub(crate) use super::lz_encoder::LzEncoder;
+    pub(crate) use super::lz_encoder::{LzEncoder, WindowShape};
     pub(crate) use lzma_rust2::MfType;
 }
 
