@@ -88,12 +88,11 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
     };
 
     let dir = archive.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let temp =
-        tempfile::Builder::new().prefix(".secarc-").suffix(".partial").tempfile_in(dir).map_err(|e| {
-            ArchiveError::Io(format!("{}: cannot create the archive there: {}", dir.display(), e.kind()))
-        })?;
     // Deleted if a signal ends secarc before the archive is complete.
-    let _registered = interrupt::register(temp.path());
+    let (temp, _registered) = interrupt::create_registered(|| {
+        tempfile::Builder::new().prefix(".secarc-").suffix(".partial").tempfile_in(dir)
+    })
+    .map_err(|e| ArchiveError::Io(format!("{}: cannot create the archive there: {}", dir.display(), e.kind())))?;
     let failed = |e: io::Error| ArchiveError::Io(format!("{}: {e}", archive.display()));
     let mut out = BufWriter::with_capacity(1 << 20, temp.reopen().map_err(|e| io_error(temp.path(), e))?);
     // Room for the signature header, written last when the header's place is known.

@@ -219,8 +219,9 @@ pub fn extract(
                 if !options.flat {
                     fs::create_dir_all(parent)?;
                 }
-                let mut temp = tempfile::Builder::new().prefix(".secarc-").suffix(".partial").tempfile_in(parent)?;
-                let registered = interrupt::register(temp.path());
+                let (mut temp, registered) = interrupt::create_registered(|| {
+                    tempfile::Builder::new().prefix(".secarc-").suffix(".partial").tempfile_in(parent)
+                })?;
                 io::copy(data, temp.as_file_mut())?;
                 temp.as_file_mut().flush()?;
                 staged.push((temp.into_temp_path(), destination, i, registered));

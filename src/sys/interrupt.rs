@@ -47,12 +47,19 @@ pub fn remove_registered_on_signal() -> std::io::Result<()> {
 /// A path deleted if a signal arrives while this lives.
 pub struct Registered(u64);
 
-pub fn register(path: &Path) -> Registered {
+/// Creates a file with `create` and registers its path, both under the lock the signal
+/// thread holds from its first deletion to the exit: a signal then finds the file either
+/// registered or not yet created, never created and unregistered (where it would be
+/// left behind).
+pub fn create_registered<T: AsRef<Path>>(
+    create: impl FnOnce() -> std::io::Result<T>,
+) -> std::io::Result<(T, Registered)> {
     let mut paths = PATHS.lock().unwrap_or_else(|e| e.into_inner());
+    let created = create()?;
     let ticket = paths.0;
     paths.0 += 1;
-    paths.1.insert(ticket, path.to_path_buf());
-    Registered(ticket)
+    paths.1.insert(ticket, created.as_ref().to_path_buf());
+    Ok((created, Registered(ticket)))
 }
 
 impl Drop for Registered {
