@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TempDir, armorbox, require, run, stderr, stdout};
+use common::{TempDir, armorbox, ok, require, run, stderr, stdout};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
@@ -84,10 +84,6 @@ fn followed(mut tree: BTreeMap<String, Node>) -> BTreeMap<String, Node> {
         tree.insert("sensitive_data/link-to-script".into(), copy);
     }
     tree
-}
-
-fn ok(out: &std::process::Output, what: &str) {
-    assert!(out.status.success(), "{what} failed ({:?}):\n{}\n{}", out.status.code(), stdout(out), stderr(out));
 }
 
 #[test]
@@ -627,7 +623,7 @@ fn compressible(len: u32) -> Vec<u8> {
 /// Runs `secarc a` on `data` as nobody, with room for `tasks` tasks beyond what nobody
 /// runs already (root would ignore the limit), and checks the archive with 7zz.
 fn secarc_as_nobody_with_room_for(w: &TempDir, tasks: usize, switches: &[&str]) {
-    let running = tasks_of_uid(65534);
+    let running = common::tasks_of_uid(65534);
     let made = run(Command::new("runuser")
         .args(["-u", "nobody", "--", "prlimit", &format!("--nproc={}", running + tasks), "./armorbox", "secarc", "a"])
         .arg("-pPW")
@@ -638,15 +634,4 @@ fn secarc_as_nobody_with_room_for(w: &TempDir, tasks: usize, switches: &[&str]) 
     let tested = sevenzz(&["t", "-pPW", "out.7z"], w.path());
     ok(&tested, "7zz t");
     assert!(stdout(&tested).contains("Everything is Ok"));
-}
-
-/// How many threads the user `uid` runs (what RLIMIT_NPROC counts).
-fn tasks_of_uid(uid: u32) -> usize {
-    let uid_line = format!("Uid:\t{uid}\t");
-    let tasks = fs::read_dir("/proc").unwrap().flatten().filter_map(|p| fs::read_dir(p.path().join("task")).ok());
-    tasks
-        .flatten()
-        .flatten()
-        .filter(|t| fs::read_to_string(t.path().join("status")).is_ok_and(|s| s.contains(&uid_line)))
-        .count()
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{Pane, TempDir, armorbox, require, run, shell_path, stderr, stdout};
+use common::{Pane, TempDir, armorbox, ok, require, run, shell_path, stderr, stdout};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -297,4 +297,54 @@ fn allow_other_lets_another_user_in_and_only_then() {
         }
         d.unmount();
     }
+}
+
+/// Under a tight `ulimit -u` the mount serves with the threads the system gives, and
+/// a write too large for one thread is encrypted on the FUSE thread instead of in a
+/// pool the system refuses. Before, the FUSE session failed to start its threads, or
+/// rayon's global pool panicked inside the request: the daemon died, the write was lost.
+#[test]
+fn with_no_thread_to_spare_for_encryption_a_large_write_still_lands() {
+    require("runuser");
+    require("prlimit");
+    require("gocryptfs");
+    let d = Dirs::new();
+    assert!(
+        vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d.p("pw"), &d.p("cipher")]).status.success()
+    );
+    common::copy_executable(&armorbox(), &d.p("armorbox"));
+    let data: Vec<u8> = (0..4u32 << 20).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
+    fs::write(d.p("data"), &data).unwrap();
+    ok(&run(Command::new("chown").args(["-R", "nobody"]).arg(d.tmp.path())), "chown");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(d.tmp.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let as_nobody =
+        |args: &[&str]| run(Command::new("runuser").args(["-u", "nobody", "--"]).args(args).current_dir(d.tmp.path()));
+    // Room for the waiting parent, the daemon, its signal thread, one fusermount3 and
+    // one FUSE thread, one more for another test's passing `runuser -u nobody`, and
+    // far from the 16 threads the encryption pool asks for.
+    let room = common::tasks_of_uid(65534) + 6;
+    let mounted = run(Command::new("runuser")
+        .args(["-u", "nobody", "--", "env", "RAYON_NUM_THREADS=16", "VAULTFS_MOUNT_HELPER=fusermount3", "prlimit"])
+        .arg(format!("--nproc={room}"))
+        .args(["./armorbox", "vaultfs", "-q", "-passfile", "pw", "cipher", "plain"])
+        .current_dir(d.tmp.path()));
+    ok(&mounted, "vaultfs mount as nobody with little room for threads");
+    ok(&as_nobody(&["dd", "if=data", "of=plain/big", "bs=1M", "conv=fsync"]), "writing 4 MiB in 1 MiB requests");
+    ok(&as_nobody(&["fusermount3", "-u", "plain"]), "unmounting");
+    // What reached the disk, read by the real gocryptfs.
+    fs::create_dir(d.p("check")).unwrap();
+    ok(
+        &run(Command::new("gocryptfs")
+            .args(["-q", "-ro", "-passfile"])
+            .arg(d.p("pw"))
+            .arg(d.p("cipher"))
+            .arg(d.p("check"))),
+        "gocryptfs",
+    );
+    let read_back = fs::read(d.p("check/big"));
+    common::unmount_fuse(&d.p("check"));
+    assert!(read_back.unwrap() == data, "the file gocryptfs reads differs from what was written");
 }

@@ -4,9 +4,10 @@
 use super::cli::Args;
 use super::unlock::open_volume;
 use armorbox::exit::{AppletResult, Failure};
+use armorbox::gocryptfs::Volume;
 use armorbox::gocryptfs::exit_code;
 use armorbox::sys::fuse_mount::{self, MountRequest};
-use armorbox::sys::{process_watch, self_exe};
+use armorbox::sys::{process_watch, self_exe, threads};
 use armorbox::vaultfs::{MountSettings, VaultFs, ctlsock};
 use fuser::{Config, SessionACL};
 use rustix::process::Pid;
@@ -81,13 +82,21 @@ pub fn mount(
     let fs = VaultFs::new(Arc::clone(&volume), cipher_dir.clone(), settings);
     let activity = fs.activity();
     let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
+    // Threads are counted before mounting: a mount the system then refuses threads
+    // to could not even be unmounted, as that takes a fusermount3 process.
+    let config = session_config(args, helper_threads(args, &control_socket, idle, caller))?;
     let fuse_fd =
         fuse_mount::mount(&mount_request(args, &cipher_dir, &mountpoint, allow_other)?).map_err(fuse_failure)?;
     let acl = if allow_other { SessionACL::All } else { SessionACL::Owner };
-    let session = fuser::Session::from_fd(fs, fuse_fd, acl, session_config(args)).map_err(|e| {
-        let _ = fuse_mount::unmount(&mountpoint, false);
-        fuse_failure(e)
-    })?;
+    // Every thread starts before the waiting parent hears "ready": a mount whose
+    // signal or job watcher the system refused (a tight `ulimit -u`, a cgroup's
+    // `pids.max`) is unmounted and reported, not left running without them.
+    let (signals, session) =
+        start_helpers(args, &mountpoint, &volume, &cipher_dir, &control_socket, idle, activity, caller)
+            .and_then(|signals| Ok((signals, fuser::Session::from_fd(fs, fuse_fd, acl, config).map_err(fuse_failure)?)))
+            .inspect_err(|_| {
+                let _ = fuse_mount::unmount(&mountpoint, false);
+            })?;
     for pid in notify_pid(args)?.into_iter().chain(waiting_parent) {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::USR1);
     }
@@ -97,38 +106,79 @@ pub fn mount(
     if daemon_child {
         detach_from_terminal();
     }
+    // Ends when the filesystem is unmounted, by us or by `fusermount -u`/`umount`.
+    let result = session.run();
+    signals.close();
+    if let Some((_, path)) = control_socket {
+        let _ = std::fs::remove_file(path);
+    }
+    result.map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("FUSE session ended with an error: {e}")))
+}
+
+/// How many threads `start_helpers` starts.
+fn helper_threads(
+    args: &Args,
+    control_socket: &Option<(UnixListener, PathBuf)>,
+    idle: Option<Duration>,
+    caller: Option<Pid>,
+) -> usize {
+    let watches_caller = unmount_on_exit(args) && caller.is_some();
+    1 + usize::from(control_socket.is_some()) + usize::from(idle.is_some()) + usize::from(watches_caller)
+}
+
+/// The mount's helper threads: signals, `-ctlsock`, `-idle`, and the watch on the
+/// process that mounted. Returns what ends the signal thread.
+#[allow(clippy::too_many_arguments)]
+fn start_helpers(
+    args: &Args,
+    mountpoint: &Path,
+    volume: &Arc<Volume>,
+    cipher_dir: &Path,
+    control_socket: &Option<(UnixListener, PathBuf)>,
+    idle: Option<Duration>,
+    activity: Arc<armorbox::vaultfs::Activity>,
+    caller: Option<Pid>,
+) -> Result<signal_hook::iterator::Handle, Failure> {
     let signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])
         .map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("signal setup: {e}")))?;
     let handle = signals.handle();
-    let unmount_at = mountpoint.clone();
-    std::thread::spawn(move || {
+    let unmount_at = mountpoint.to_path_buf();
+    let started = spawn("signals", move || {
         let mut signals = signals;
         if signals.forever().next().is_some() {
-            // Unmounting ends the session loop below.
+            // Unmounting ends the session loop.
             if let Err(e) = fuse_mount::unmount(&unmount_at, false) {
                 eprintln!("vaultfs: unmounting {}: {e}", unmount_at.display());
             }
         }
     });
-    if let Some((listener, _)) = &control_socket {
-        let (listener, volume, dir) = (listener.try_clone().map_err(ctlsock_failure)?, volume, cipher_dir.clone());
-        std::thread::spawn(move || ctlsock::serve(listener, volume, dir));
+    if started.is_err() {
+        // Caught signals with no thread to act on them would be ignored.
+        handle.close();
+    }
+    started?;
+    if let Some((listener, _)) = control_socket {
+        let listener = listener.try_clone().map_err(ctlsock_failure)?;
+        let (volume, dir) = (Arc::clone(volume), cipher_dir.to_path_buf());
+        spawn("ctlsock", move || ctlsock::serve(listener, volume, dir))?;
     }
     if let Some(limit) = idle {
-        watch_idle(activity, limit, mountpoint.clone());
+        watch_idle(activity, limit, mountpoint.to_path_buf())?;
     }
     if unmount_on_exit(args)
         && let Some(caller) = caller
     {
-        watch_caller(caller, mountpoint.clone());
+        watch_caller(caller, mountpoint.to_path_buf())?;
     }
-    // Ends when the filesystem is unmounted, by us or by `fusermount -u`/`umount`.
-    let result = session.run();
-    handle.close();
-    if let Some((_, path)) = control_socket {
-        let _ = std::fs::remove_file(path);
-    }
-    result.map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("FUSE session ended with an error: {e}")))
+    Ok(handle)
+}
+
+/// Starts a named helper thread; a refusal (a tight `ulimit -u`, a cgroup's
+/// `pids.max`) is an error rather than `std::thread::spawn`'s panic.
+fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), Failure> {
+    std::thread::Builder::new().name(name.into()).spawn(work).map(drop).map_err(|e| {
+        Failure::new(exit_code::FUSE_SERVER, format!("cannot start the {name} thread: {e} (is `ulimit -u` too low?)"))
+    })
 }
 
 /// Inside a Slurm job the mount ends with the job unless asked otherwise: gocryptfs's
@@ -139,8 +189,8 @@ fn unmount_on_exit(args: &Args) -> bool {
 
 /// Unmounts when `caller` exits. Lazily if files are still open: no new access is
 /// possible from then on, which is the point.
-fn watch_caller(caller: Pid, mountpoint: PathBuf) {
-    std::thread::spawn(move || {
+fn watch_caller(caller: Pid, mountpoint: PathBuf) -> Result<(), Failure> {
+    spawn("caller-watch", move || {
         if process_watch::wait_for_exit(caller).is_ok() {
             eprintln!(
                 "vaultfs: process {} that mounted {} has exited: unmounting",
@@ -151,7 +201,7 @@ fn watch_caller(caller: Pid, mountpoint: PathBuf) {
                 let _ = fuse_mount::unmount(&mountpoint, true);
             }
         }
-    });
+    })
 }
 
 fn ctlsock_failure(e: std::io::Error) -> Failure {
@@ -181,9 +231,9 @@ fn idle_limit(args: &Args) -> Result<Option<Duration>, Failure> {
 }
 
 /// `-idle`: checks every min(limit/4, 2 min), as gocryptfs does.
-fn watch_idle(activity: Arc<armorbox::vaultfs::Activity>, limit: Duration, mountpoint: PathBuf) {
+fn watch_idle(activity: Arc<armorbox::vaultfs::Activity>, limit: Duration, mountpoint: PathBuf) -> Result<(), Failure> {
     let every = (limit / 4).min(Duration::from_secs(120)).max(Duration::from_millis(100));
-    std::thread::spawn(move || {
+    spawn("idle-watch", move || {
         loop {
             std::thread::sleep(every);
             if activity.idle_for(limit) {
@@ -193,7 +243,7 @@ fn watch_idle(activity: Arc<armorbox::vaultfs::Activity>, limit: Duration, mount
                 }
             }
         }
-    });
+    })
 }
 
 fn fuse_failure(e: std::io::Error) -> Failure {
@@ -236,16 +286,30 @@ fn mount_request(
     })
 }
 
-fn session_config(args: &Args) -> Config {
-    let threads = if args.switch("serialize_reads") {
+/// The FUSE session's threads: as many as the cores (at least 4), or as the system
+/// still gives beside the `helpers` and one fusermount3 (to mount, and to unmount on
+/// the way out). The session starts them all at once and fails whole if one is refused.
+fn session_config(args: &Args, helpers: usize) -> Result<Config, Failure> {
+    let wanted = if args.switch("serialize_reads") {
         1
     } else {
         std::thread::available_parallelism().map_or(4, |n| n.get()).max(4)
     };
+    let room = threads::available(wanted + helpers + 1);
+    let threads = room.saturating_sub(helpers + 1).min(wanted);
+    if threads == 0 {
+        return Err(Failure::new(
+            exit_code::FUSE_SERVER,
+            format!(
+                "the system gives only {room} more thread(s) or process(es), and a mount needs {} (is `ulimit -u` too low?)",
+                helpers + 2
+            ),
+        ));
+    }
     let mut config = Config::default();
     config.n_threads = Some(threads);
     config.clone_fd = true;
-    config
+    Ok(config)
 }
 
 /// The background child must not hold the terminal or the caller's pipes: a batch

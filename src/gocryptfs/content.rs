@@ -6,6 +6,7 @@
 
 use crate::crypto::aead::BlockAead;
 use crate::crypto::random;
+use crate::sys::threads::parallel_pool;
 use rayon::prelude::*;
 use std::io;
 
@@ -139,10 +140,11 @@ impl ContentCrypto {
             let aad = Self::aad(first_block + i as u64, file_id);
             self.aead.seal_into(&nonces[i * nonce_len..][..nonce_len], &aad, plain_block, out_block);
         };
-        if blocks >= PARALLEL_MIN_BLOCKS {
-            plain.par_chunks(PLAIN_BS).zip(out.par_chunks_mut(cbs)).enumerate().for_each(seal);
-        } else {
-            plain.chunks(PLAIN_BS).zip(out.chunks_mut(cbs)).enumerate().for_each(seal);
+        match parallel_pool().filter(|_| blocks >= PARALLEL_MIN_BLOCKS) {
+            Some(pool) => {
+                pool.install(|| plain.par_chunks(PLAIN_BS).zip(out.par_chunks_mut(cbs)).enumerate().for_each(seal))
+            }
+            None => plain.chunks(PLAIN_BS).zip(out.chunks_mut(cbs)).enumerate().for_each(seal),
         }
         Ok(())
     }
@@ -181,10 +183,10 @@ impl ContentCrypto {
                 .open_into(&Self::aad(block_no, file_id), cipher_block, out_block)
                 .map_err(|_| CorruptBlock { block_no })
         };
-        if blocks >= PARALLEL_MIN_BLOCKS {
-            cipher.par_chunks(cbs).zip(out.par_chunks_mut(PLAIN_BS)).enumerate().try_for_each(open)?;
-        } else {
-            cipher.chunks(cbs).zip(out.chunks_mut(PLAIN_BS)).enumerate().try_for_each(open)?;
+        match parallel_pool().filter(|_| blocks >= PARALLEL_MIN_BLOCKS) {
+            Some(pool) => pool
+                .install(|| cipher.par_chunks(cbs).zip(out.par_chunks_mut(PLAIN_BS)).enumerate().try_for_each(open))?,
+            None => cipher.chunks(cbs).zip(out.chunks_mut(PLAIN_BS)).enumerate().try_for_each(open)?,
         }
         Ok(())
     }

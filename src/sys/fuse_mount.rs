@@ -129,7 +129,10 @@ fn mount_with_fusermount(request: &MountRequest) -> io::Result<OwnedFd> {
         .arg(&request.mountpoint)
         .env("_FUSE_COMMFD", theirs.as_raw_fd().to_string())
         .spawn()
-        .map_err(|e| io::Error::new(e.kind(), format!("fusermount3: {e} (install the fuse3 package)")))?;
+        .map_err(|e| {
+            let hint = if e.kind() == io::ErrorKind::NotFound { " (install the fuse3 package)" } else { "" };
+            io::Error::new(e.kind(), format!("fusermount3: {e}{hint}"))
+        })?;
     drop(theirs);
     let received = receive_fd(&ours);
     let status = child.wait()?;

@@ -38,6 +38,11 @@ pub fn copy_executable(from: &Path, to: &Path) {
     assert!(ok, "cannot copy {} to {}", from.display(), to.display());
 }
 
+/// Fails the test, with both outputs, unless the command succeeded.
+pub fn ok(out: &Output, what: &str) {
+    assert!(out.status.success(), "{what} failed ({:?}):\n{}\n{}", out.status.code(), stdout(out), stderr(out));
+}
+
 /// Fails the test (never skips it) when a tool the test needs is missing.
 pub fn require(tool: &str) {
     let found = Command::new("sh")
@@ -271,4 +276,16 @@ impl Drop for Guest {
     fn drop(&mut self) {
         let _ = Command::new(vm_script("stop.sh")).arg(self.work.path()).status();
     }
+}
+
+/// How many threads the user `uid` runs (what RLIMIT_NPROC counts).
+pub fn tasks_of_uid(uid: u32) -> usize {
+    let uid_line = format!("Uid:\t{uid}\t");
+    let tasks =
+        std::fs::read_dir("/proc").unwrap().flatten().filter_map(|p| std::fs::read_dir(p.path().join("task")).ok());
+    tasks
+        .flatten()
+        .flatten()
+        .filter(|t| std::fs::read_to_string(t.path().join("status")).is_ok_and(|s| s.contains(&uid_line)))
+        .count()
 }
