@@ -500,9 +500,9 @@ fn a_progress_line_shows_on_a_terminal() {
     let noise: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
     fs::write(w.path().join("data/noise.bin"), &noise).unwrap();
     fs::create_dir(w.path().join("more")).unwrap();
-    let more: Vec<u8> = noise.iter().rev().chain(&noise[..4 << 20]).copied().collect();
+    let more: Vec<u8> = noise.iter().rev().chain(&noise[..17 << 20]).copied().collect();
     fs::write(w.path().join("more/noise.bin"), more).unwrap();
-    // One stream; one stream with a match-finder thread; and, past 48 MiB, pieces on
+    // One stream; one stream with a match-finder thread; and, past 64 MiB, pieces on
     // two threads. The last two read their input well before they have compressed it:
     // the line must follow the compression, not the reading.
     for (threads, inputs) in [("-mmt=1", "data"), ("-mmt=2", "data"), ("-mmt=2", "data more")] {
