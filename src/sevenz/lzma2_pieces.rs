@@ -34,9 +34,10 @@ const SPLIT_ABOVE: u64 = 4 << 20;
 /// Below this, two threads compress one stream, a match-finder thread beside the
 /// parser (`crate::lzma`'s `match_thread`), rather than pieces: up to -mx=9's
 /// dictionary. On documents at -mx=9 on 2 cores, interleaved, 3 runs each: at 51 MB
-/// 9.5–11.4 s against pieces' 10.4–15.2 s, at 63.5 MB 10.4–11.3 s against 10.6–11.5 s,
-/// with 15–20% less CPU time, 20% less memory (724 against 910 MB at 63.5 MB) and no
-/// cut (0.1–0.5% smaller). (Before the thread got faster, pieces won from about 48 MiB.)
+/// 9.5–11.4 s against pieces' 10.4–15.2 s, at 63.5 MB (6 runs) 10.4–14.0 s against
+/// 10.6–16.9 s, with 3–20% less CPU time (medians), 20% less memory (724 against
+/// 910 MB at 63.5 MB, one run each) and no cut (0.1–0.5% smaller). (Before the thread
+/// got faster, pieces won from about 48 MiB.)
 const ONE_STREAM_BELOW: u64 = 64 << 20;
 /// Cost of priming one byte relative to compressing one (measured 0.68 on CSV and
 /// documents, 1.0 on the benchmark corpus).
