@@ -32,6 +32,8 @@ pub struct Lzma2Writer<W: Write> {
     force_independent_chunk: bool,
     options: Lzma2Options,
     match_thread: bool,
+    /// Input bytes taken into the window so far.
+    taken: u64,
 }
 
 impl<W: Write> Lzma2Writer<W> {
@@ -82,7 +84,15 @@ impl<W: Write> Lzma2Writer<W> {
             force_independent_chunk: false,
             options,
             match_thread,
+            taken: 0,
         }
+    }
+
+    /// Input bytes already compressed into chunks: a progress count that needs no
+    /// flush (flushing to learn it would cost size, and with a match-finder thread
+    /// would make the thread wait for the parser at every flush).
+    pub fn compressed_input(&self) -> u64 {
+        self.taken - self.pending_size as u64
     }
 
     fn should_start_independent_chunk(&self) -> bool {
@@ -245,6 +255,7 @@ impl<W: Write> Write for Lzma2Writer<W> {
             let used = self.lzma.lz.fill_window(&buf[off..(off + len)]);
             off += used;
             len -= used;
+            self.taken += used as u64;
             self.pending_size += used as u32;
             // With a match-finder thread, let the input run LEAD ahead of the parser
             // (while the window has room), so that the thread works on it while the

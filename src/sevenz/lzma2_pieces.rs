@@ -126,7 +126,8 @@ impl<W: Write> Lzma2Stage<W> {
             None => Lzma2Stage::Single(Box::new(SingleStream {
                 writer: Lzma2Writer::with_match_thread(out, options, match_thread),
                 progress,
-                unreported: 0,
+                written: 0,
+                reported: 0,
             })),
             Some(plan) => Lzma2Stage::Pieces(Pieces {
                 out,
@@ -147,7 +148,7 @@ impl<W: Write> Lzma2Stage<W> {
     pub fn finish(self) -> io::Result<W> {
         match self {
             Lzma2Stage::Single(single) => {
-                single.progress.add(single.unreported);
+                single.progress.add(single.written - single.reported);
                 Ok(single.writer.finish()?)
             }
             Lzma2Stage::Pieces(pieces) => pieces.finish(),
@@ -168,24 +169,29 @@ impl<W: Write> Write for Lzma2Stage<W> {
     }
 }
 
-/// The encoder keeps up to its dictionary of input pending, so progress is only
-/// known when it flushes: every REPORT_EVERY bytes (ending an LZMA2 chunk early there
-/// costs about 0.03% in size).
+/// Progress is counted as the encoder finishes chunks, which trail the input by up to
+/// its lead (`Lzma2Writer::compressed_input`); it is passed on every REPORT_EVERY bytes.
+/// It used to be learnt by flushing the encoder every MiB, which cost 0.03% in size and,
+/// with the match-finder thread, drained the two threads' pipeline every MiB: the
+/// thread then waited for the parser, 0.6 s in 4.6 on 28 MB at -mx=9.
 const REPORT_EVERY: u64 = 1 << 20;
 
 pub struct SingleStream<W: Write> {
     writer: Lzma2Writer<W>,
     progress: Counter,
-    unreported: u64,
+    /// Input bytes written to the encoder, and how many of them progress has counted.
+    written: u64,
+    reported: u64,
 }
 
 impl<W: Write> SingleStream<W> {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = self.writer.write(buf)?;
-        self.unreported += n as u64;
-        if self.unreported >= REPORT_EVERY {
-            self.writer.flush()?;
-            self.progress.add(std::mem::take(&mut self.unreported));
+        self.written += n as u64;
+        let compressed = self.writer.compressed_input();
+        if compressed >= self.reported + REPORT_EVERY {
+            self.progress.add(compressed - self.reported);
+            self.reported = compressed;
         }
         Ok(n)
     }
