@@ -332,6 +332,29 @@ mod tests {
     }
 
     #[test]
+    fn one_stream_counts_progress_as_it_goes_without_changing_the_stream() {
+        // Two LZMA2 chunks and more: progress counted at 1 MiB steps, from finished chunks.
+        let data = sample(5 << 20);
+        let mut options = Lzma2Options::with_preset(6);
+        options.lzma_options.dict_size = 16 << 20;
+        let progress = Counter::default();
+        let mut stage = Lzma2Stage::new(Vec::new(), options.clone(), data.len() as u64, 1, progress.clone());
+        for part in data.chunks(100_000) {
+            stage.write_all(part).unwrap();
+        }
+        let counted_before_the_end = progress.get();
+        let counted = stage.finish().unwrap();
+        assert!(
+            (1..data.len() as u64).contains(&counted_before_the_end),
+            "progress moves before the end: {counted_before_the_end}"
+        );
+        assert_eq!(progress.get(), data.len() as u64, "every byte counted once");
+        let mut plain = Lzma2Writer::new(Vec::new(), options);
+        plain.write_all(&data).unwrap();
+        assert!(counted == plain.finish().unwrap(), "counting progress must not flush the stream");
+    }
+
+    #[test]
     fn pieces_decode_as_one_stream_and_keep_the_ratio() {
         let data = sample(9 << 20);
         let single = compress(&data, 1);
