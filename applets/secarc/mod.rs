@@ -37,7 +37,7 @@ Switches:
   -mhe=on|off   encrypt the header (names, sizes) too
   -mx=0..9      compression level (default 5; 9 = 7-Zip's ultra, 256 MiB dictionary)
   -m0=lzma2|lzma|copy    method (default lzma2)
-  -mmt=N|on|off threads (default: every core)
+  -mmt=N|on|off compression threads (default: every core)
   -mtm/-mtc/-mta=on|off  store modification/change/access times (default on/off/off)
   -oDIR, -o DIR output directory for x and e   -y   overwrite without asking
   -snl          store symlinks as links (default: follow them, as 7-Zip does)
@@ -68,7 +68,7 @@ pub fn run(name: &str, args: &[OsString]) -> AppletResult {
             listing::list(&archive, password, parsed.switches.technical, &mut stdout.lock())
         }),
         Command::Test => retry_with_prompt(&parsed, |password| {
-            let n = listing::test(&archive, password, threads(&parsed))?;
+            let n = listing::test(&archive, password)?;
             println!("Files: {n}\nEverything is Ok");
             Ok(())
         }),
@@ -237,12 +237,8 @@ fn extract(parsed: &Parsed, archive: &Path, flat: bool) -> Result<(), Outcome> {
     };
     retry_with_prompt(parsed, |password| {
         cleanup_on_signals()?;
-        let options = ExtractOptions {
-            password: password.as_ref().map(|p| SecretBuf::from_slice(p.expose())),
-            flat,
-            overwrite,
-            threads: threads(parsed),
-        };
+        let options =
+            ExtractOptions { password: password.as_ref().map(|p| SecretBuf::from_slice(p.expose())), flat, overwrite };
         let summary = extract::extract(archive, &target, &options, &mut ask)?;
         println!(
             "Folders: {}\nFiles: {}\nSymlinks: {}\nSize:       {}\nEverything is Ok",

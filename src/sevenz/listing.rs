@@ -56,7 +56,7 @@ pub fn list(
     technical: bool,
     out: &mut dyn io::Write,
 ) -> Result<(), ArchiveError> {
-    let reader = open(archive, password, 1)?;
+    let reader = open(archive, password)?;
     let files = &reader.archive().files;
     let write_err = |e: io::Error| ArchiveError::Io(format!("stdout: {e}"));
     if technical {
@@ -110,8 +110,8 @@ pub fn list(
 }
 
 /// Decodes everything and checks every CRC; returns the number of files tested.
-pub fn test(archive: &Path, password: &Option<SecretBuf>, threads: u32) -> Result<usize, ArchiveError> {
-    let mut reader = open(archive, password, threads)?;
+pub fn test(archive: &Path, password: &Option<SecretBuf>) -> Result<usize, ArchiveError> {
+    let mut reader = open(archive, password)?;
     let mut tested = 0;
     let mut current = String::new();
     reader
