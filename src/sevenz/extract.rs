@@ -86,9 +86,10 @@ const READ_BUFFER: usize = 1 << 20;
 /// Decoding runs on one thread, whatever `-mmt` says. The crate's parallel LZMA2
 /// decoder holds each stretch between dictionary resets whole, compressed and decoded:
 /// a 349 MB file that 7zz packed with `-mmt=1` (no resets) took 544 MB of memory, and a
-/// larger one would take more. Neither secarc's pieces nor 7zz's blocks below 256 MiB
-/// reset the dictionary, so on those it never ran in parallel anyway (measured: the
-/// same CPU time on one thread or two).
+/// larger one would take more. Neither secarc's pieces nor 7zz's `-mx=9` streams below
+/// 256 MiB reset the dictionary, so on those it never ran in parallel anyway (measured:
+/// the same CPU time on one thread or two). 7zz's multithreaded low levels do reset
+/// every 4× dictionary; their parallel decoding is what this gives up (see README).
 pub fn open(archive: &Path, password: &Option<SecretBuf>) -> Result<ArchiveReader<BufReader<File>>, ArchiveError> {
     let file = File::open(archive).map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?;
     // The crate's AES stage reads its input 512 bytes at a time: unbuffered, that was
