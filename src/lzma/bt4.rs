@@ -61,7 +61,7 @@ impl Bt4 {
         prefetch(table.as_ptr().wrapping_add(self.hash.hash4_index(&ahead[HASH_AHEAD..])));
         let candidate = table[self.hash.hash4_index(&ahead[CANDIDATE_AHEAD..])];
         let position = (self.cyclic_pos, self.cyclic_size, self.lz_pos);
-        prefetch_candidate(&self.tree, ahead.as_ptr(), position, CANDIDATE_AHEAD as i32, candidate);
+        prefetch_candidate(self.tree.as_ptr(), ahead.as_ptr(), position, CANDIDATE_AHEAD as i32, candidate);
     }
 
     fn move_pos(&mut self, encoder: &mut super::LzEncoderData) -> i32 {
@@ -157,7 +157,13 @@ pub(crate) fn next_lz_pos(lz_pos: &mut i32, cyclic_size: i32, tables: &mut [&mut
 /// position `ahead` positions after the current one, whose byte `here` points at and
 /// whose place is `(cyclic_pos, cyclic_size, lz_pos)`. Only a hint.
 #[inline(always)]
-pub(crate) fn prefetch_candidate(tree: &[i32], here: *const u8, position: (i32, i32, i32), ahead: i32, candidate: i32) {
+pub(crate) fn prefetch_candidate(
+    tree: *const i32,
+    here: *const u8,
+    position: (i32, i32, i32),
+    ahead: i32,
+    candidate: i32,
+) {
     let (cyclic_pos, cyclic_size, lz_pos) = position;
     let delta = lz_pos + ahead - candidate;
     if delta <= 0 || delta >= cyclic_size - ahead {
@@ -169,7 +175,7 @@ pub(crate) fn prefetch_candidate(tree: &[i32], here: *const u8, position: (i32, 
     } else if slot >= cyclic_size {
         slot -= cyclic_size;
     }
-    prefetch(tree.as_ptr().wrapping_add(slot as usize * 2));
+    prefetch(tree.wrapping_add(slot as usize * 2));
     prefetch(here.wrapping_add(ahead as usize).wrapping_sub(delta as usize));
 }
 

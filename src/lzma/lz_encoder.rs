@@ -106,7 +106,7 @@ impl LzEncoder {
             MfType::Hc4 => MatchFinders::Hc4(Hc4::new(shape.dict_size, shape.nice_len, depth_limit)),
             MfType::Bt4 => {
                 let thread = match_thread
-                    .then(|| MatchThread::start(Self::window(&shape), shape.dict_size, depth_limit).ok())
+                    .then(|| MatchThread::start(|| Self::window(&shape), shape.dict_size, depth_limit).ok())
                     .flatten();
                 match thread {
                     Some(thread) => MatchFinders::Thread(thread),

@@ -19,20 +19,27 @@
 //! thread's ops one by one. A find and a skip update the tree alike, so the thread
 //! always finds. Every position is walked exactly once, in order, once 4 bytes follow
 //! it, so the heads can be computed as soon as those bytes arrive.
+//!
+//! Where the system gives a third thread, two walkers share the tree, each walking the
+//! positions of one half of the hash-4 buckets (see `tree_walk`), and the parser takes
+//! each position's op from the walker of its bucket. On two cores the three threads
+//! share them: the walk, the larger part, no longer waits for the parser's core.
 
 use super::bt4::next_lz_pos;
 use super::hash234::{HASH23_SIZES, Hash234, hash4_slot, hash23_slots};
 use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
-use super::tree_walk::{TreeWalker, len_limits};
+use super::tree_walk::{Share, Tree, TreeWalker, bucket_half, len_limits};
 use super::{extend_match, prefetch};
+use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
 /// What changes the window, in the order the parser does it, with the hash-4 heads of
-/// the positions whose 4 bytes it completes.
+/// the positions whose 4 bytes it completes (marked with their bucket's half).
+#[derive(Clone)]
 pub(crate) enum Event {
-    Preset(Vec<u8>, Vec<i32>),
-    Data(Vec<u8>, Vec<i32>),
+    Preset(Arc<[u8]>, Arc<[i32]>),
+    Data(Arc<[u8]>, Arc<[i32]>),
     Flush,
     Finish,
 }
@@ -42,77 +49,152 @@ pub(crate) enum Event {
 /// along the input (the tree walk on tabular data, the parser elsewhere); a queue this
 /// deep lets the thread bank its lead where it is faster instead of waiting.
 const BATCH_OPS: usize = 1 << 15;
-const BATCHES_AHEAD: usize = 64;
+const BATCHES_AHEAD: usize = 32;
 
 /// Consecutive ops: for each its match count, then its (length, distance) pairs.
 type Batch = Vec<u32>;
 
-/// The parser's side: hashes ahead, and merges its near matches with the thread's.
+/// The parser's side: hashes ahead, and merges its near matches with the walkers'.
 pub(crate) struct MatchThread {
-    events: Option<Sender<Event>>,
-    batches: Option<Receiver<Batch>>,
-    batch: Batch,
-    cursor: usize,
-    worker: Option<JoinHandle<()>>,
+    /// One walker (`Share::All`) or two (the even half's, then the odd half's).
+    walkers: Vec<Walker>,
+    /// While a position's number is below this, its op comes from its bucket's walker.
+    split_end: i32,
     heads: HeadHasher,
     near: NearHashes,
 }
 
+/// A walker thread, and its ops as the parser takes them.
+struct Walker {
+    events: Option<Sender<Event>>,
+    batches: Option<Receiver<Batch>>,
+    /// Batches taken, emptied, back to the thread to fill again: a fresh half-megabyte
+    /// batch each time would be fresh pages each time (the allocator maps and unmaps
+    /// blocks this large), a page fault every 4 KiB.
+    spent: Sender<Batch>,
+    batch: Batch,
+    cursor: usize,
+    thread: Option<JoinHandle<()>>,
+}
+
 impl MatchThread {
-    /// Starts the thread with its own window (`window`, the same shape as the parser's);
-    /// an error when the system refuses a thread.
-    pub(crate) fn start(window: LzEncoderData, dict_size: u32, depth_limit: i32) -> std::io::Result<MatchThread> {
-        let walker = TreeWalker::new(dict_size, window.nice_len, window.match_len_max, depth_limit);
-        let (events, events_in) = channel();
-        let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
-        let recorder = Recorder { walker, batch: Vec::new(), ops: 0, out: batches_out };
-        let worker = std::thread::Builder::new()
-            .name("lzma-match-finder".into())
-            .spawn(move || run(window, recorder, events_in, dict_size))?;
-        Ok(MatchThread {
-            events: Some(events),
-            batches: Some(batches),
-            batch: Vec::new(),
-            cursor: 0,
-            worker: Some(worker),
-            heads: HeadHasher::new(dict_size),
-            near: NearHashes::new(dict_size),
-        })
+    /// Starts the walkers, each with its own window from `window` (the same shape as
+    /// the parser's): two where the system gives the threads, else one; an error when
+    /// it refuses even one.
+    pub(crate) fn start(
+        window: impl Fn() -> LzEncoderData,
+        dict_size: u32,
+        depth_limit: i32,
+    ) -> std::io::Result<MatchThread> {
+        let cyclic_size = dict_size as i32 + 1;
+        let mut walkers = Vec::new();
+        let (done, done_in) = sync_channel(1);
+        let halves =
+            [(Share::Half { odd: false }, Handover::Wait(done_in)), (Share::Half { odd: true }, Handover::Tell(done))];
+        let tree = Tree::new(cyclic_size);
+        let mut split_end = 0;
+        for (share, handover) in halves {
+            match Walker::start(window(), tree.clone(), share, handover, dict_size, depth_limit) {
+                Ok((walker, end)) => {
+                    walkers.push(walker);
+                    split_end = end;
+                }
+                Err(_) => break,
+            }
+        }
+        if walkers.len() < 2 {
+            // Stop the half started, if any, and walk everything on one thread.
+            walkers.clear();
+            let tree = Tree::new(cyclic_size);
+            let (walker, _) = Walker::start(window(), tree, Share::All, Handover::None, dict_size, depth_limit)?;
+            walkers.push(walker);
+            split_end = 0;
+        }
+        Ok(MatchThread { walkers, split_end, heads: HeadHasher::new(dict_size), near: NearHashes::new(dict_size) })
     }
 
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
         let heads = self.heads.hash(kept);
-        self.send(Event::Preset(kept.to_vec(), heads));
+        self.send(Event::Preset(kept.into(), heads.into()));
     }
 
     pub(crate) fn send_data(&mut self, data: &[u8]) {
         let heads = self.heads.hash(data);
-        self.send(Event::Data(data.to_vec(), heads));
+        self.send(Event::Data(data.into(), heads.into()));
     }
 
     pub(crate) fn send(&mut self, event: Event) {
-        // A closed channel means the thread is gone; `next` reports that.
-        let _ = self.events.as_ref().map(|events| events.send(event));
+        for walker in &self.walkers {
+            // A closed channel means the thread is gone; `next` reports that.
+            let _ = walker.events.as_ref().map(|events| events.send(event.clone()));
+        }
+    }
+
+    /// Which walker has the op of the position `bytes` start at, which `near` has
+    /// just numbered.
+    #[inline(always)]
+    fn walker_of(&mut self, bytes: &[u8]) -> usize {
+        if self.near.lz_pos >= self.split_end {
+            // For good: renumbering takes `lz_pos` back below it.
+            self.split_end = i32::MIN;
+            return 0;
+        }
+        (bucket_half(hash4_slot(bytes, self.heads.mask)) != 0) as usize
+    }
+
+    /// Passes over the matches of an op that are not needed.
+    fn drop_pairs(&mut self, walker: usize, count: u32) {
+        for _ in 0..2 * count {
+            self.walkers[walker].next();
+        }
+    }
+}
+
+impl Walker {
+    /// Starts a walker thread; with it, the position number where its share ends.
+    fn start(
+        window: LzEncoderData,
+        tree: Arc<Tree>,
+        share: Share,
+        handover: Handover,
+        dict_size: u32,
+        depth_limit: i32,
+    ) -> std::io::Result<(Walker, i32)> {
+        let walker = TreeWalker::new(tree, share, dict_size, window.nice_len, window.match_len_max, depth_limit);
+        let split_end = walker.split_end();
+        let (events, events_in) = channel();
+        let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
+        let (spent, spent_in) = channel();
+        let recorder = Recorder { walker, handover, batch: Vec::new(), ops: 0, out: batches_out, spent: spent_in };
+        let thread = std::thread::Builder::new()
+            .name("lzma-match-finder".into())
+            .spawn(move || run(window, recorder, events_in, dict_size))?;
+        let walker = Walker {
+            events: Some(events),
+            batches: Some(batches),
+            spent,
+            batch: Vec::new(),
+            cursor: 0,
+            thread: Some(thread),
+        };
+        Ok((walker, split_end))
     }
 
     #[inline(always)]
     fn next(&mut self) -> u32 {
         if self.cursor == self.batch.len() {
-            self.batch =
+            let batch =
                 self.batches.as_ref().and_then(|b| b.recv().ok()).expect("the LZMA match-finder thread stopped");
+            let mut spent = std::mem::replace(&mut self.batch, batch);
+            spent.clear();
+            // A closed channel: the thread is gone, and `recv` above says so next time.
+            let _ = self.spent.send(spent);
             self.cursor = 0;
         }
         self.cursor += 1;
         self.batch[self.cursor - 1]
-    }
-
-    /// Passes over the matches of an op that are not needed.
-    fn drop_pairs(&mut self, count: u32) {
-        for _ in 0..2 * count {
-            self.next();
-        }
     }
 }
 
@@ -121,13 +203,13 @@ impl MatchFind for MatchThread {
     fn find_matches(&mut self, window: &mut LzEncoderData, matches: &mut Matches) {
         matches.count = 0;
         let avail = window.move_pos(window.nice_len as i32, 4);
-        let tree_count = self.next();
         if avail == 0 {
-            self.drop_pairs(tree_count);
             return;
         }
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         let (mut delta2, delta3) = self.near.insert(window.read_buffer());
+        let walker = self.walker_of(window.read_buffer());
+        let tree_count = self.walkers[walker].next();
         let cyclic_size = self.near.cyclic_size;
 
         // As BT4: a 2-byte hash hit whose first byte matches matches in both bytes, a
@@ -149,14 +231,15 @@ impl MatchFind for MatchThread {
             len_best = extend_match(&window.buf, window.read_pos, len_best, delta2, match_len_limit);
             matches.len[matches.count as usize - 1] = len_best as u32;
             if len_best >= nice_len_limit {
-                self.drop_pairs(tree_count);
+                self.drop_pairs(walker, tree_count);
                 return;
             }
         }
         // The tree's matches, longer than the best so far (see `tree_walk`).
         let mut len_best = len_best.max(3) as u32;
+        let walker = &mut self.walkers[walker];
         for _ in 0..tree_count {
-            let (len, dist) = (self.next(), self.next());
+            let (len, dist) = (walker.next(), walker.next());
             if len > len_best {
                 len_best = len;
                 matches.len[matches.count as usize] = len;
@@ -168,11 +251,11 @@ impl MatchFind for MatchThread {
 
     fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
         for _ in 0..len {
-            let avail = window.move_pos(window.nice_len as i32, 4);
-            let tree_count = self.next();
-            self.drop_pairs(tree_count);
-            if avail != 0 {
+            if window.move_pos(window.nice_len as i32, 4) != 0 {
                 self.near.insert(window.read_buffer());
+                let walker = self.walker_of(window.read_buffer());
+                let tree_count = self.walkers[walker].next();
+                self.drop_pairs(walker, tree_count);
             }
         }
     }
@@ -180,11 +263,22 @@ impl MatchFind for MatchThread {
 
 impl Drop for MatchThread {
     fn drop(&mut self) {
+        // Every walker's channels first: the even half's walker may be waiting for the
+        // odd one, which only stops once its own channels close.
+        for walker in &mut self.walkers {
+            walker.events.take();
+            walker.batches.take();
+        }
+    }
+}
+
+impl Drop for Walker {
+    fn drop(&mut self) {
         // Closing both channels ends the thread whether it waits for data or for room.
         self.events.take();
         self.batches.take();
-        if let Some(worker) = self.worker.take() {
-            let _ = worker.join();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -245,7 +339,7 @@ impl HeadHasher {
     fn insert(&mut self, bytes: &[u8]) -> i32 {
         next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.table]);
         let slot = hash4_slot(bytes, self.mask);
-        std::mem::replace(&mut self.table[slot], self.lz_pos)
+        (std::mem::replace(&mut self.table[slot], self.lz_pos) as u32 | bucket_half(slot)) as i32
     }
 }
 
@@ -274,12 +368,24 @@ impl NearHashes {
     }
 }
 
+/// How a walker that shares the tree leaves it at the split end (see `tree_walk`).
+enum Handover {
+    /// The only walker.
+    None,
+    /// The even half's walker: waits for the odd one to finish, then walks everything.
+    Wait(Receiver<()>),
+    /// The odd half's walker: says it is done, then walks nothing.
+    Tell(SyncSender<()>),
+}
+
 /// The thread's side: the tree walker, its ops collected into batches.
 struct Recorder {
     walker: TreeWalker,
+    handover: Handover,
     batch: Batch,
     ops: usize,
     out: SyncSender<Batch>,
+    spent: Receiver<Batch>,
 }
 
 impl Recorder {
@@ -291,23 +397,49 @@ impl Recorder {
 
     /// Sends what is recorded; false once the parser is gone.
     fn hand_over(&mut self) -> bool {
+        // A walker that walks nothing moves over positions all the same: count anew.
+        self.ops = 0;
         if self.batch.is_empty() {
             return true;
         }
-        self.ops = 0;
-        let batch = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_OPS * 4));
+        let empty = self.spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH_OPS * 4));
+        let batch = std::mem::replace(&mut self.batch, empty);
         self.out.send(batch).is_ok()
+    }
+
+    /// At the split end, hands the tree over (see `Handover`). Every op before it is
+    /// sent first: the parser needs them to get as far as the other walker waits.
+    fn leave_split_if_at_end(&mut self) -> bool {
+        if !self.walker.at_split_end() {
+            return true;
+        }
+        let alive = self.hand_over();
+        match std::mem::replace(&mut self.handover, Handover::None) {
+            Handover::Wait(odd_done) => {
+                // An error: the odd walker is gone, and so is the parser.
+                let _ = odd_done.recv();
+                self.walker.set_share(Some(Share::All));
+            }
+            Handover::Tell(done) => {
+                let _ = done.send(());
+                self.walker.set_share(None);
+            }
+            Handover::None => self.walker.set_share(Some(Share::All)),
+        }
+        alive
     }
 
     /// The positions with a whole `match_len_max` after them, up to a full batch.
     fn run(&mut self, window: &mut LzEncoderData) -> bool {
+        let alive = self.leave_split_if_at_end();
         let walked = self.walker.run(window, BATCH_OPS - self.ops, &mut self.batch);
-        self.counted(walked)
+        alive && self.counted(walked)
     }
 
     fn step(&mut self, window: &mut LzEncoderData) -> bool {
+        let alive = self.leave_split_if_at_end();
         self.walker.step(window, &mut self.batch);
-        self.counted(1)
+        alive && self.counted(1)
     }
 }
 

@@ -10,10 +10,20 @@
 //!
 //! Each position's result is an "op" appended to a `Vec<u32>`: the match count, then
 //! the (length, distance − 1) pairs.
+//!
+//! Two walkers can share one tree (`Share::Half`). BT4 keeps one tree per hash-4
+//! bucket, and a walk only reads and writes the nodes of its own bucket's positions,
+//! so a walker that takes only the buckets of one half (`bucket_half`) never touches a
+//! node the other walks, and each finds exactly what one walker alone would. That holds
+//! while no node slot is reused: until the window has taken `cyclic_size` positions.
+//! There the walker of the odd half stops, and the even one, once told that the odd
+//! one is done, walks every position from then on.
 
-use super::bt4::{next_lz_pos, prefetch_candidate};
+use super::bt4::{max_pos, prefetch_candidate};
 use super::extend_match;
 use super::lz_encoder::LzEncoderData;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
 
 /// How many positions ahead the tree node and bytes of a head are prefetched.
 const HEAD_AHEAD: usize = 8;
@@ -24,8 +34,53 @@ pub(crate) fn len_limits(window: &LzEncoderData, avail: i32) -> (i32, i32) {
     (avail.min(window.match_len_max as i32), avail.min(window.nice_len as i32))
 }
 
+/// Bit 31 of a head (never set in a position number) marks the odd half's buckets.
+const ODD_HALF: u32 = 1 << 31;
+
+/// Which half of the hash-4 buckets the slot `slot` belongs to, as a mark for its head.
+/// Any function of the slot splits the trees; the parity of all its bits keeps the
+/// halves even where the low bits follow a few input bytes (text, tables).
+#[inline(always)]
+pub(crate) fn bucket_half(slot: usize) -> u32 {
+    (slot.count_ones() & 1) << 31
+}
+
+/// The positions a walker walks.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Share {
+    All,
+    /// Those whose hash-4 bucket is in the odd half (`true`) or the even one.
+    Half {
+        odd: bool,
+    },
+}
+
+/// The tree's nodes, shared by the walkers. Atomics with relaxed ordering compile to
+/// plain loads and stores here; they keep a sharing mistake a matter of worse matches,
+/// never of undefined behaviour.
+pub(crate) struct Tree(Box<[AtomicI32]>);
+
+impl Tree {
+    pub(crate) fn new(cyclic_size: i32) -> Arc<Tree> {
+        const { assert!(align_of::<AtomicI32>() == align_of::<i32>()) };
+        // Zeroed pages from the allocator, asked to be huge before they are touched.
+        let mut nodes = vec![0i32; cyclic_size as usize * 2];
+        crate::sys::huge_pages::advise(&mut nodes);
+        let nodes = Box::into_raw(nodes.into_boxed_slice()) as *mut [AtomicI32];
+        // SAFETY: AtomicI32 has the size, bit validity and (asserted) alignment of i32;
+        // the allocation is handed over whole, from one box to the other.
+        Arc::new(Tree(unsafe { Box::from_raw(nodes) }))
+    }
+}
+
 pub(crate) struct TreeWalker {
-    tree: Vec<i32>,
+    tree: Arc<Tree>,
+    share: Option<Share>,
+    /// A head `h` is this walker's when `h & own_mask == own_bits` (see `set_share`).
+    own_mask: u32,
+    own_bits: u32,
+    /// The position number from which node slots are reused: a shared walk ends there.
+    split_end: i32,
     depth_limit: i32,
     /// The most pairs one op can hold: each is longer than the last, from 4 up to
     /// the longest match, and each costs one step of the walk.
@@ -39,14 +94,27 @@ pub(crate) struct TreeWalker {
 }
 
 impl TreeWalker {
-    /// The same tree as `Bt4::new` makes for these settings.
-    pub(crate) fn new(dict_size: u32, nice_len: u32, match_len_max: u32, depth_limit: i32) -> Self {
+    /// The same tree as `Bt4::new` makes for these settings, in `tree` (of
+    /// `Tree::new(dict_size + 1)`), walked at the positions `share` gives this walker.
+    pub(crate) fn new(
+        tree: Arc<Tree>,
+        share: Share,
+        dict_size: u32,
+        nice_len: u32,
+        match_len_max: u32,
+        depth_limit: i32,
+    ) -> Self {
         let cyclic_size = dict_size as i32 + 1;
-        let mut tree = vec![0; cyclic_size as usize * 2];
-        crate::sys::huge_pages::advise(&mut tree);
+        debug_assert_eq!(tree.0.len(), cyclic_size as usize * 2);
         let depth_limit = if depth_limit > 0 { depth_limit } else { 16 + nice_len as i32 / 2 };
-        TreeWalker {
+        let mut walker = TreeWalker {
             tree,
+            share: Some(share),
+            own_mask: 0,
+            own_bits: 0,
+            // The first position is numbered `cyclic_size + 1`; `cyclic_size` later its
+            // slot is reused. Capped below renumbering, which a shared tree cannot do.
+            split_end: cyclic_size.saturating_mul(2).saturating_add(1).min(max_pos(cyclic_size)),
             depth_limit,
             max_pairs: (depth_limit as usize).min(match_len_max.saturating_sub(3) as usize),
             cyclic_size,
@@ -54,7 +122,34 @@ impl TreeWalker {
             lz_pos: cyclic_size,
             heads: Vec::new(),
             next_head: 0,
-        }
+        };
+        walker.set_share(Some(share));
+        walker
+    }
+
+    /// From now on, walks the positions `share` gives it; `None`: none at all.
+    pub(crate) fn set_share(&mut self, share: Option<Share>) {
+        (self.own_mask, self.own_bits) = match share {
+            Some(Share::All) => (0, 0),
+            Some(Share::Half { odd }) => (ODD_HALF, if odd { ODD_HALF } else { 0 }),
+            None => (0, 1),
+        };
+        self.share = share;
+    }
+
+    pub(crate) fn split_end(&self) -> i32 {
+        self.split_end
+    }
+
+    /// Whether this walker shares the tree and the next position is where sharing ends
+    /// (see the module's comment): positions from there on need the tree to itself.
+    pub(crate) fn at_split_end(&self) -> bool {
+        matches!(self.share, Some(Share::Half { .. })) && self.lz_pos + 1 >= self.split_end
+    }
+
+    #[inline(always)]
+    fn owns(&self, head: i32) -> bool {
+        (head as u32 & self.own_mask) == self.own_bits
     }
 
     pub(crate) fn add_heads(&mut self, heads: &[i32]) {
@@ -67,28 +162,34 @@ impl TreeWalker {
         self.heads.extend_from_slice(heads);
     }
 
-    /// Moves to the next position as `Bt4::find_matches` or `Bt4::skip` would, walks
-    /// it, and appends its op to `out`.
+    /// Moves to the next position as `Bt4::find_matches` or `Bt4::skip` would, and
+    /// walks it if it is this walker's, appending its op to `out`. A position with
+    /// nothing after it (`avail` 0) has no op.
     pub(crate) fn step(&mut self, window: &mut LzEncoderData, out: &mut Vec<u32>) {
         let avail = window.move_pos(window.nice_len as i32, 4);
         if avail == 0 {
-            out.push(0);
             return;
         }
-        next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.tree]);
+        self.next_lz_pos();
         self.next_cyclic_pos();
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         self.walk(window, match_len_limit, nice_len_limit, out);
     }
 
     /// Walks up to `most` of the positions that have a whole `match_len_max` after them,
-    /// appending their ops to `out`; gives how many it walked. The same as `step` on
+    /// appending their ops to `out`; gives how many it moved over. The same as `step` on
     /// each, with what `step` checks at every position checked once for the run.
     pub(crate) fn run(&mut self, window: &mut LzEncoderData, most: usize, out: &mut Vec<u32>) -> usize {
         let full = window.write_pos - window.read_pos - window.match_len_max as i32;
-        let before_renumbering = super::bt4::max_pos(self.cyclic_size) - self.lz_pos - 1;
-        let count = (full.min(before_renumbering).max(0) as usize).min(most).min(self.heads.len() - self.next_head);
-        if count == 0 && full > 0 && most > 0 {
+        let before_renumbering = max_pos(self.cyclic_size) - self.lz_pos - 1;
+        let before_split_end = match self.share {
+            Some(Share::Half { .. }) => self.split_end - self.lz_pos - 1,
+            _ => i32::MAX,
+        };
+        let count = (full.min(before_renumbering).min(before_split_end).max(0) as usize)
+            .min(most)
+            .min(self.heads.len() - self.next_head);
+        if count == 0 && full > 0 && most > 0 && before_split_end > 0 {
             // The next position renumbers: `step` does that.
             self.step(window, out);
             return 1;
@@ -103,6 +204,22 @@ impl TreeWalker {
         count
     }
 
+    /// Numbers the next position; at `max_pos`, renumbers as `Bt4::move_pos` does.
+    /// Only a walker with the tree to itself gets there (`split_end` comes first), and
+    /// one that walks nothing leaves the tree alone.
+    fn next_lz_pos(&mut self) {
+        self.lz_pos += 1;
+        if self.lz_pos == max_pos(self.cyclic_size) {
+            let offset = max_pos(self.cyclic_size) - self.cyclic_size;
+            if self.share == Some(Share::All) {
+                for node in self.tree.0.iter() {
+                    node.store(node.load(Relaxed).max(offset) - offset, Relaxed);
+                }
+            }
+            self.lz_pos -= offset;
+        }
+    }
+
     #[inline(always)]
     fn next_cyclic_pos(&mut self) {
         self.cyclic_pos += 1;
@@ -112,31 +229,43 @@ impl TreeWalker {
     }
 
     /// The tree slot of the position `HEAD_AHEAD` positions on, and its bytes, are about
-    /// to be needed: fetch them now so that the misses overlap with the walks between.
+    /// to be needed if it is this walker's: fetch them now so that the misses overlap
+    /// with the walks between.
     #[inline(always)]
     fn prefetch_ahead(&self, window: &LzEncoderData) {
         let Some(&head) = self.heads.get(self.next_head + HEAD_AHEAD - 1) else { return };
+        if !self.owns(head) {
+            return;
+        }
         let here = window.buf.as_ptr().wrapping_add(window.read_pos as usize);
         let position = (self.cyclic_pos, self.cyclic_size, self.lz_pos);
-        prefetch_candidate(&self.tree, here, position, HEAD_AHEAD as i32, head);
+        let nodes = self.tree.0.as_ptr().cast::<i32>();
+        prefetch_candidate(nodes, here, position, HEAD_AHEAD as i32, (head as u32 & !ODD_HALF) as i32);
     }
 
     /// BT4's tree walk at the current position from its hash-4 head, starting with a
-    /// best length of 3; appends the op to `out`.
+    /// best length of 3, if the position is this walker's; appends the op to `out`.
     #[inline(always)]
     fn walk(&mut self, window: &LzEncoderData, match_len_limit: i32, nice_len_limit: i32, out: &mut Vec<u32>) {
         // The sender hashes every position as soon as its 4 bytes are known, and a
         // position is only walked once at least 4 bytes follow it.
-        let mut current_match = self.heads[self.next_head];
+        let head = self.heads[self.next_head];
         self.next_head += 1;
         self.prefetch_ahead(window);
+        if !self.owns(head) {
+            return;
+        }
+        let mut current_match = (head as u32 & !ODD_HALF) as i32;
         out.reserve(1 + 2 * self.max_pairs);
 
         let (cyclic_pos, cyclic_size, lz_pos) = (self.cyclic_pos, self.cyclic_size, self.lz_pos);
         let read_pos = window.read_pos;
-        debug_assert!(0 <= cyclic_pos && cyclic_pos < cyclic_size && self.tree.len() == 2 * cyclic_size as usize);
+        debug_assert!(0 <= cyclic_pos && cyclic_pos < cyclic_size && self.tree.0.len() == 2 * cyclic_size as usize);
         debug_assert!(read_pos >= 0 && read_pos + match_len_limit <= window.buf.len() as i32);
-        let tree = self.tree.as_mut_ptr();
+        let tree = self.tree.0.as_ptr();
+        // SAFETY (both): `at` is below the tree's length (see below).
+        let get = |at: usize| unsafe { (*tree.add(at)).load(Relaxed) };
+        let set = |at: usize, value: i32| unsafe { (*tree.add(at)).store(value, Relaxed) };
         let cur = window.buf.as_ptr().wrapping_add(read_pos as usize);
         let op = out.len();
         let mut count = 0;
@@ -157,8 +286,8 @@ impl TreeWalker {
             loop {
                 let delta = lz_pos - current_match;
                 if depth == 0 || (delta - 1) as u32 >= (cyclic_size - 1) as u32 || delta > read_pos {
-                    *tree.add(ptr0) = 0;
-                    *tree.add(ptr1) = 0;
+                    set(ptr0, 0);
+                    set(ptr1, 0);
                     break;
                 }
                 depth -= 1;
@@ -177,20 +306,20 @@ impl TreeWalker {
                     *at.add(1) = (delta - 1) as u32;
                     count += 1;
                     if len >= nice_len_limit {
-                        *tree.add(ptr1) = *tree.add(pair);
-                        *tree.add(ptr0) = *tree.add(pair + 1);
+                        set(ptr1, get(pair));
+                        set(ptr0, get(pair + 1));
                         break;
                     }
                 }
                 if *cur.add(len as usize).sub(delta as usize) < *cur.add(len as usize) {
-                    *tree.add(ptr1) = current_match;
+                    set(ptr1, current_match);
                     ptr1 = pair + 1;
-                    current_match = *tree.add(ptr1);
+                    current_match = get(ptr1);
                     len1 = len;
                 } else {
-                    *tree.add(ptr0) = current_match;
+                    set(ptr0, current_match);
                     ptr0 = pair;
-                    current_match = *tree.add(ptr0);
+                    current_match = get(ptr0);
                     len0 = len;
                 }
             }
