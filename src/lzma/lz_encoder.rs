@@ -117,7 +117,7 @@ impl LzEncoder {
         Self { data: Self::window(&shape), matches: Matches::new(shape.nice_len as usize - 1), match_finder }
     }
 
-    fn window(shape: &WindowShape) -> LzEncoderData {
+    pub(crate) fn window(shape: &WindowShape) -> LzEncoderData {
         let WindowShape { dict_size, extra_size_before, extra_size_after, nice_len, match_len_max } = *shape;
         let buf_size = get_buf_size(dict_size, extra_size_before, extra_size_after, match_len_max);
         let buf_size = buf_size as usize;

@@ -38,8 +38,9 @@ use std::thread::JoinHandle;
 /// the positions whose 4 bytes it completes (marked with their bucket's half).
 #[derive(Clone)]
 pub(crate) enum Event {
-    Preset(Arc<[u8]>, Arc<[i32]>),
-    Data(Arc<[u8]>, Arc<[i32]>),
+    // The heads stay in the `Vec` they were hashed into: `Arc<[i32]>` would copy them.
+    Preset(Arc<[u8]>, Arc<Vec<i32>>),
+    Data(Arc<[u8]>, Arc<Vec<i32>>),
     Flush,
     Finish,
 }
@@ -119,12 +120,12 @@ impl MatchThread {
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
         let heads = self.heads.hash(kept);
-        self.send(Event::Preset(kept.into(), heads.into()));
+        self.send(Event::Preset(kept.into(), Arc::new(heads)));
     }
 
     pub(crate) fn send_data(&mut self, data: &[u8]) {
         let heads = self.heads.hash(data);
-        self.send(Event::Data(data.into(), heads.into()));
+        self.send(Event::Data(data.into(), Arc::new(heads)));
     }
 
     pub(crate) fn send(&mut self, event: Event) {
@@ -504,5 +505,35 @@ fn run(mut window: LzEncoderData, mut recorder: Recorder, events: Receiver<Event
         if !alive || !recorder.hand_over() {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lzma::lz_encoder::{LzEncoder, WindowShape};
+
+    /// Two walkers must really be in use where threads are given (the stream is the
+    /// same with one, so the byte-identity test alone would not notice them gone), and
+    /// the halves must be near even on text, or the second walker gains little.
+    #[test]
+    fn two_walkers_share_the_positions_about_evenly() {
+        let dict_size = 1 << 20;
+        let shape = WindowShape {
+            dict_size,
+            extra_size_before: 4096,
+            extra_size_after: 4096,
+            nice_len: 64,
+            match_len_max: 273,
+        };
+        let thread = MatchThread::start(|| LzEncoder::window(&shape), dict_size, 0).unwrap();
+        assert_eq!(thread.walkers.len(), 2);
+        assert!(thread.split_end > 0);
+
+        let mut hasher = HeadHasher::new(dict_size);
+        let heads = hasher.hash(&crate::lzma::tests::sample(1 << 20));
+        let odd = heads.iter().filter(|&&head| head < 0).count();
+        let share = odd as f64 / heads.len() as f64;
+        assert!((0.4..0.6).contains(&share), "the odd half has {:.1}% of the positions", share * 100.0);
     }
 }

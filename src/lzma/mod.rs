@@ -361,7 +361,7 @@ mod tests {
     use std::io::Write;
 
     /// Text-like data with repeats at every distance, and some noise.
-    fn sample(len: usize) -> Vec<u8> {
+    pub(crate) fn sample(len: usize) -> Vec<u8> {
         let words: Vec<&[u8]> =
             [&b"secure "[..], b"node ", b"vault ", b"archive ", b"data\n", b"7-Zip ", b"slurm "].to_vec();
         let (mut out, mut x) = (Vec::with_capacity(len), 0x2545_f491_u64);
