@@ -8,6 +8,7 @@
 //!   misses overlap with the current position's work (the output is unchanged).
 //! - `match_thread.rs`, `tree_walk.rs`: BT4 split over two threads (ours, not upstream).
 //! - The large tables ask for huge pages (`crate::sys::huge_pages`).
+//! - `RangeEncoder::encode_bit` has no branch on the bit, as in 7-Zip's encoder.
 //! - `bt4::max_pos`: tests renumber positions often, so that path is tested too.
 //! - std only; options (`Lzma2Options`, `MfType`, `EncodeMode`) are the crate's types.
 //!
