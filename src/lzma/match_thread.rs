@@ -1,10 +1,10 @@
 //! BT4 split over two threads, as 7-Zip's multithreaded match finder splits it (not in
 //! lzma-rust2, nor in XZ for Java), giving the same stream as BT4 on one thread.
 //!
-//! - The parser's thread hashes every position's 4 bytes as the data arrives (a tight
-//!   loop whose table misses overlap) and sends the heads along with the data.
-//! - The match-finder thread walks and updates the binary tree from those heads at
-//!   every position, ahead of the parser, and sends the matches back (`tree_walk`).
+//! - The parser's thread sends the data to the match-finder thread.
+//! - The match-finder thread enters every position into the hash-4 table and walks
+//!   and updates the binary tree from the head it finds there, ahead of the parser,
+//!   and sends the matches back (`tree_walk`).
 //! - The parser's thread looks up the 2- and 3-byte hashes itself, small tables that
 //!   stay in its cache, and merges them with the tree's matches as BT4 does.
 //!
@@ -17,8 +17,7 @@
 //! Both sides then visit the same positions in the same order (one "op" per position
 //! a find or skip moves over, pending positions twice), so the parser takes the
 //! thread's ops one by one. A find and a skip update the tree alike, so the thread
-//! always finds. Every position is walked exactly once, in order, once 4 bytes follow
-//! it, so the heads can be computed as soon as those bytes arrive.
+//! always finds.
 //!
 //! Where the system gives a third thread, two walkers share the tree, each walking the
 //! positions of one half of the hash-4 buckets (see `tree_walk`), and the parser takes
@@ -26,21 +25,19 @@
 //! share them: the walk, the larger part, no longer waits for the parser's core.
 
 use super::bt4::next_lz_pos;
-use super::hash234::{HASH23_SIZES, Hash234, hash4_slot, hash23_slots};
+use super::extend_match;
+use super::hash234::{HASH23_SIZES, hash4_slot, hash23_slots};
 use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
-use super::tree_walk::{Share, Tree, TreeWalker, bucket_half, len_limits};
-use super::{extend_match, prefetch};
+use super::tree_walk::{Share, Table, TreeWalker, bucket_half, len_limits};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::thread::JoinHandle;
 
-/// What changes the window, in the order the parser does it, with the hash-4 heads of
-/// the positions whose 4 bytes it completes (marked with their bucket's half).
+/// What changes the window, in the order the parser does it.
 #[derive(Clone)]
 pub(crate) enum Event {
-    // The heads stay in the `Vec` they were hashed into: `Arc<[i32]>` would copy them.
-    Preset(Arc<[u8]>, Arc<Vec<i32>>),
-    Data(Arc<[u8]>, Arc<Vec<i32>>),
+    Preset(Arc<[u8]>),
+    Data(Arc<[u8]>),
     Flush,
     Finish,
 }
@@ -63,7 +60,8 @@ pub(crate) struct MatchThread {
     walkers: Vec<Walker>,
     /// While a position's number is below this, its op comes from its bucket's walker.
     split_end: i32,
-    heads: HeadHasher,
+    /// The hash-4 table's slot mask, for the bucket of a position.
+    hash4_mask: u32,
     near: NearHashes,
 }
 
@@ -94,10 +92,11 @@ impl MatchThread {
         let (done, done_in) = sync_channel(1);
         let halves =
             [(Share::Half { odd: false }, Handover::Wait(done_in)), (Share::Half { odd: true }, Handover::Tell(done))];
-        let tree = Tree::new(cyclic_size);
+        let (tree, (heads, hash4_mask)) = (Table::tree(cyclic_size), Table::heads(dict_size));
         let mut split_end = 0;
         for (share, handover) in halves {
-            match Walker::start(window(), tree.clone(), share, handover, dict_size, depth_limit) {
+            let tables = (tree.clone(), (heads.clone(), hash4_mask));
+            match Walker::start(window(), tables, share, handover, dict_size, depth_limit) {
                 Ok((walker, end)) => {
                     walkers.push(walker);
                     split_end = end;
@@ -108,24 +107,22 @@ impl MatchThread {
         if walkers.len() < 2 {
             // Stop the half started, if any, and walk everything on one thread.
             walkers.clear();
-            let tree = Tree::new(cyclic_size);
-            let (walker, _) = Walker::start(window(), tree, Share::All, Handover::None, dict_size, depth_limit)?;
+            let tables = (Table::tree(cyclic_size), Table::heads(dict_size));
+            let (walker, _) = Walker::start(window(), tables, Share::All, Handover::None, dict_size, depth_limit)?;
             walkers.push(walker);
             split_end = 0;
         }
-        Ok(MatchThread { walkers, split_end, heads: HeadHasher::new(dict_size), near: NearHashes::new(dict_size) })
+        Ok(MatchThread { walkers, split_end, hash4_mask, near: NearHashes::new(dict_size) })
     }
 
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
-        let heads = self.heads.hash(kept);
-        self.send(Event::Preset(kept.into(), Arc::new(heads)));
+        self.send(Event::Preset(kept.into()));
     }
 
     pub(crate) fn send_data(&mut self, data: &[u8]) {
-        let heads = self.heads.hash(data);
-        self.send(Event::Data(data.into(), Arc::new(heads)));
+        self.send(Event::Data(data.into()));
     }
 
     pub(crate) fn send(&mut self, event: Event) {
@@ -144,7 +141,7 @@ impl MatchThread {
             self.split_end = i32::MIN;
             return 0;
         }
-        (bucket_half(hash4_slot(bytes, self.heads.mask)) != 0) as usize
+        (bucket_half(hash4_slot(bytes, self.hash4_mask)) != 0) as usize
     }
 
     /// Passes over the matches of an op that are not needed.
@@ -159,13 +156,13 @@ impl Walker {
     /// Starts a walker thread; with it, the position number where its share ends.
     fn start(
         window: LzEncoderData,
-        tree: Arc<Tree>,
+        (tree, heads): (Arc<Table>, (Arc<Table>, u32)),
         share: Share,
         handover: Handover,
         dict_size: u32,
         depth_limit: i32,
     ) -> std::io::Result<(Walker, i32)> {
-        let walker = TreeWalker::new(tree, share, dict_size, window.nice_len, window.match_len_max, depth_limit);
+        let walker = TreeWalker::new(tree, heads, share, dict_size, window.nice_len, window.match_len_max, depth_limit);
         let split_end = walker.split_end();
         let (events, events_in) = channel();
         let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
@@ -283,66 +280,6 @@ impl Drop for Walker {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
-    }
-}
-
-/// BT4's hash-4 table, run ahead over the data as it arrives: for each position, the
-/// number of the last earlier position with the same hash (its "head").
-struct HeadHasher {
-    table: Vec<i32>,
-    mask: u32,
-    cyclic_size: i32,
-    lz_pos: i32,
-    /// The bytes of the positions not hashed yet (fewer than 4 bytes follow them).
-    tail: Vec<u8>,
-}
-
-/// How many positions ahead the hasher prefetches its table slot.
-const SLOT_AHEAD: usize = 16;
-
-impl HeadHasher {
-    fn new(dict_size: u32) -> HeadHasher {
-        let size = Hash234::get_hash4_size(dict_size);
-        let mut table = vec![0; size as usize];
-        crate::sys::huge_pages::advise(&mut table);
-        let cyclic_size = dict_size as i32 + 1;
-        HeadHasher { table, mask: size - 1, cyclic_size, lz_pos: cyclic_size, tail: Vec::new() }
-    }
-
-    /// The heads of the positions `data` gives 4 bytes to, in order.
-    fn hash(&mut self, data: &[u8]) -> Vec<i32> {
-        let mut heads = Vec::with_capacity(data.len() + self.tail.len());
-        // Positions straddling the previous data and this.
-        let mut edge = std::mem::take(&mut self.tail);
-        let straddling = edge.len();
-        edge.extend_from_slice(&data[..data.len().min(3)]);
-        let hashed_in_edge = straddling.min(edge.len().saturating_sub(3));
-        for at in 0..hashed_in_edge {
-            heads.push(self.insert(&edge[at..]));
-        }
-        // Positions inside this data.
-        let inside = data.len().saturating_sub(3);
-        for at in 0..inside {
-            if let Some(ahead) = data.get(at + SLOT_AHEAD..at + SLOT_AHEAD + 4) {
-                prefetch(self.table.as_ptr().wrapping_add(hash4_slot(ahead, self.mask)));
-            }
-            heads.push(self.insert(&data[at..]));
-        }
-        self.tail = if straddling > hashed_in_edge {
-            let mut tail = edge[hashed_in_edge..straddling].to_vec();
-            tail.extend_from_slice(data);
-            tail
-        } else {
-            data[inside..].to_vec()
-        };
-        heads
-    }
-
-    #[inline(always)]
-    fn insert(&mut self, bytes: &[u8]) -> i32 {
-        next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.table]);
-        let slot = hash4_slot(bytes, self.mask);
-        (std::mem::replace(&mut self.table[slot], self.lz_pos) as u32 | bucket_half(slot)) as i32
     }
 }
 
@@ -465,13 +402,11 @@ impl MatchFind for Recorder {
 fn run(mut window: LzEncoderData, mut recorder: Recorder, events: Receiver<Event>, dict_size: u32) {
     for event in events {
         let alive = match event {
-            Event::Preset(dict, heads) => {
-                recorder.walker.add_heads(&heads);
+            Event::Preset(dict) => {
                 window.set_preset_dict(dict_size, &dict, &mut recorder);
                 true
             }
-            Event::Data(data, heads) => {
-                recorder.walker.add_heads(&heads);
+            Event::Data(data) => {
                 let mut taken = 0;
                 let mut alive = true;
                 while alive && taken < data.len() {
@@ -530,10 +465,10 @@ mod tests {
         assert_eq!(thread.walkers.len(), 2);
         assert!(thread.split_end > 0);
 
-        let mut hasher = HeadHasher::new(dict_size);
-        let heads = hasher.hash(&crate::lzma::tests::sample(1 << 20));
-        let odd = heads.iter().filter(|&&head| head < 0).count();
-        let share = odd as f64 / heads.len() as f64;
+        let sample = crate::lzma::tests::sample(1 << 20);
+        let positions = sample.windows(4);
+        let odd = positions.clone().filter(|bytes| bucket_half(hash4_slot(bytes, thread.hash4_mask)) != 0).count();
+        let share = odd as f64 / positions.len() as f64;
         assert!((0.4..0.6).contains(&share), "the odd half has {:.1}% of the positions", share * 100.0);
     }
 }
