@@ -132,7 +132,7 @@ impl LzmaEncoder {
         depth_limit: i32,
         dict_size: u32,
         nice_len: usize,
-        match_thread: bool,
+        walkers: u32,
     ) -> (Self, LzmaEncoderModes) {
         let fast_mode = mode == EncodeMode::Fast;
         let mut mode: LzmaEncoderModes = if fast_mode {
@@ -152,7 +152,7 @@ impl LzmaEncoder {
             nice_len: nice_len as _,
             match_len_max: MATCH_LEN_MAX as _,
         };
-        let lz = LzEncoder::new(shape, mf, depth_limit, match_thread);
+        let lz = LzEncoder::new(shape, mf, depth_limit, walkers);
 
         let literal_encoder = LiteralEncoder::new(lc, lp);
         let match_len_encoder = LengthEncoder::new(pb, nice_len);

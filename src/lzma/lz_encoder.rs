@@ -97,16 +97,18 @@ impl LzEncoder {
             }
     }
 
-    /// The window for `shape` with the match finder `mf`. With `match_thread`, BT4 runs
-    /// on a thread of its own (see `match_thread`) with a window of its own, or on this
-    /// thread where the system refuses another (a tight `ulimit -u`): the same stream,
-    /// only slower.
-    pub(crate) fn new(shape: WindowShape, mf: MfType, depth_limit: i32, match_thread: bool) -> Self {
+    /// The window for `shape` with the match finder `mf`. With `walkers` 1 or 2, BT4
+    /// runs on that many threads of its own (see `match_thread`) with windows of their
+    /// own, or on this thread where the system refuses another (a tight `ulimit -u`):
+    /// the same stream, only slower.
+    pub(crate) fn new(shape: WindowShape, mf: MfType, depth_limit: i32, walkers: u32) -> Self {
         let match_finder = match mf {
             MfType::Hc4 => MatchFinders::Hc4(Hc4::new(shape.dict_size, shape.nice_len, depth_limit)),
             MfType::Bt4 => {
-                let thread = match_thread
-                    .then(|| MatchThread::start(|| Self::window(&shape), shape.dict_size, depth_limit).ok())
+                let thread = (walkers > 0)
+                    .then(|| {
+                        MatchThread::start(|| Self::window(&shape), shape.dict_size, depth_limit, walkers > 1).ok()
+                    })
                     .flatten();
                 match thread {
                     Some(thread) => MatchFinders::Thread(thread),

@@ -31,7 +31,8 @@ pub struct Lzma2Writer<W: Write> {
     uncompressed_size: u64,
     force_independent_chunk: bool,
     options: Lzma2Options,
-    match_thread: bool,
+    /// Match-finder threads (see `with_match_thread`).
+    walkers: u32,
     /// Input bytes taken into the window so far.
     taken: u64,
 }
@@ -39,12 +40,12 @@ pub struct Lzma2Writer<W: Write> {
 impl<W: Write> Lzma2Writer<W> {
     /// Creates a new LZMA2 writer that will write compressed data to the given writer.
     pub fn new(inner: W, options: Lzma2Options) -> Self {
-        Self::with_match_thread(inner, options, false)
+        Self::with_match_thread(inner, options, 0)
     }
 
-    /// With `match_thread`, the BT4 match finder runs on a second thread ahead of the
-    /// parser (see `match_thread.rs`); the stream is the same either way.
-    pub fn with_match_thread(inner: W, options: Lzma2Options, match_thread: bool) -> Self {
+    /// With `walkers` 1 or 2, the BT4 match finder runs on that many threads of its own
+    /// ahead of the parser (see `match_thread.rs`); the stream is the same either way.
+    pub fn with_match_thread(inner: W, options: Lzma2Options, walkers: u32) -> Self {
         let lzma_options = &options.lzma_options;
         let dict_size = lzma_options.dict_size;
 
@@ -58,7 +59,7 @@ impl<W: Write> Lzma2Writer<W> {
             lzma_options.depth_limit,
             lzma_options.dict_size,
             lzma_options.nice_len as usize,
-            match_thread,
+            walkers,
         );
 
         let mut dict_reset_needed = true;
@@ -83,7 +84,7 @@ impl<W: Write> Lzma2Writer<W> {
             uncompressed_size: 0,
             force_independent_chunk: false,
             options,
-            match_thread,
+            walkers,
             taken: 0,
         }
     }
@@ -124,7 +125,7 @@ impl<W: Write> Lzma2Writer<W> {
             lzma_options.depth_limit,
             lzma_options.dict_size,
             lzma_options.nice_len as usize,
-            self.match_thread,
+            self.walkers,
         );
 
         self.lzma = new_lzma;
@@ -261,7 +262,7 @@ impl<W: Write> Write for Lzma2Writer<W> {
             // (while the window has room), so that the thread works on it while the
             // caller reads more; encoding after every small write would make the two
             // threads take turns. When the parser runs does not change the stream.
-            if self.match_thread && len == 0 && self.lzma.lz.write_pos - self.lzma.lz.read_pos < LEAD {
+            if self.walkers > 0 && len == 0 && self.lzma.lz.write_pos - self.lzma.lz.read_pos < LEAD {
                 break;
             }
             if self.lzma.encode_for_lzma2(&mut self.rc, &mut self.mode)? {

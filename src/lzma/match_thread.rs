@@ -19,10 +19,10 @@
 //! thread's ops one by one. A find and a skip update the tree alike, so the thread
 //! always finds.
 //!
-//! Where the system gives a third thread, two walkers share the tree, each walking the
-//! positions of one half of the hash-4 buckets (see `tree_walk`), and the parser takes
-//! each position's op from the walker of its bucket. On two cores the three threads
-//! share them: the walk, the larger part, no longer waits for the parser's core.
+//! Where there are cores for three threads (`two_walkers`), two walkers share the tree,
+//! each walking the positions of one half of the hash-4 buckets (see `tree_walk`), and
+//! the parser takes each position's op from the walker of its bucket. (On two cores
+//! the three threads only took turns, at a higher cost in CPU time than one walker.)
 
 use super::bt4::next_lz_pos;
 use super::extend_match;
@@ -80,12 +80,13 @@ struct Walker {
 
 impl MatchThread {
     /// Starts the walkers, each with its own window from `window` (the same shape as
-    /// the parser's): two where the system gives the threads, else one; an error when
-    /// it refuses even one.
+    /// the parser's): two if `two_walkers` and the system gives the threads, else one;
+    /// an error when it refuses even one.
     pub(crate) fn start(
         window: impl Fn() -> LzEncoderData,
         dict_size: u32,
         depth_limit: i32,
+        two_walkers: bool,
     ) -> std::io::Result<MatchThread> {
         let cyclic_size = dict_size as i32 + 1;
         let mut walkers = Vec::new();
@@ -94,20 +95,22 @@ impl MatchThread {
             [(Share::Half { odd: false }, Handover::Wait(done_in)), (Share::Half { odd: true }, Handover::Tell(done))];
         let (tree, (heads, hash4_mask)) = (Table::tree(cyclic_size), Table::heads(dict_size));
         let mut split_end = 0;
-        for (share, handover) in halves {
-            let tables = (tree.clone(), (heads.clone(), hash4_mask));
-            match Walker::start(window(), tables, share, handover, dict_size, depth_limit) {
-                Ok((walker, end)) => {
-                    walkers.push(walker);
-                    split_end = end;
+        if two_walkers {
+            for (share, handover) in halves {
+                let tables = (tree.clone(), (heads.clone(), hash4_mask));
+                match Walker::start(window(), tables, share, handover, dict_size, depth_limit) {
+                    Ok((walker, end)) => {
+                        walkers.push(walker);
+                        split_end = end;
+                    }
+                    Err(_) => break,
                 }
-                Err(_) => break,
             }
         }
         if walkers.len() < 2 {
             // Stop the half started, if any, and walk everything on one thread.
             walkers.clear();
-            let tables = (Table::tree(cyclic_size), Table::heads(dict_size));
+            let tables = (tree, (heads, hash4_mask));
             let (walker, _) = Walker::start(window(), tables, Share::All, Handover::None, dict_size, depth_limit)?;
             walkers.push(walker);
             split_end = 0;
@@ -461,7 +464,7 @@ mod tests {
             nice_len: 64,
             match_len_max: 273,
         };
-        let thread = MatchThread::start(|| LzEncoder::window(&shape), dict_size, 0).unwrap();
+        let thread = MatchThread::start(|| LzEncoder::window(&shape), dict_size, 0, true).unwrap();
         assert_eq!(thread.walkers.len(), 2);
         assert!(thread.split_end > 0);
 

@@ -405,8 +405,8 @@ mod tests {
         unreachable!()
     }
 
-    fn ours(data: &[u8], options: &Lzma2Options, match_thread: bool) -> Vec<u8> {
-        feed(Lzma2Writer::with_match_thread(Vec::new(), options.clone(), match_thread), data).finish().unwrap()
+    fn ours(data: &[u8], options: &Lzma2Options, walkers: u32) -> Vec<u8> {
+        feed(Lzma2Writer::with_match_thread(Vec::new(), options.clone(), walkers), data).finish().unwrap()
     }
 
     fn upstream(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
@@ -432,13 +432,14 @@ mod tests {
         for options in &cases {
             let expected = upstream(&data, options);
             assert!(expected.len() < data.len() / 2, "{:?}: {} bytes", options.lzma_options.mf, expected.len());
-            assert!(ours(&data, options, false) == expected, "{:?} differs from lzma-rust2", options.lzma_options.mf);
-            let threaded = ours(&data, options, true);
-            assert!(
-                threaded == expected,
-                "{:?} with a match-finder thread differs from lzma-rust2",
-                options.lzma_options.mf
-            );
+            assert!(ours(&data, options, 0) == expected, "{:?} differs from lzma-rust2", options.lzma_options.mf);
+            for walkers in [1, 2] {
+                assert!(
+                    ours(&data, options, walkers) == expected,
+                    "{:?} with {walkers} match-finder threads differs from lzma-rust2",
+                    options.lzma_options.mf
+                );
+            }
         }
         assert!(
             cases.iter().any(|o| o.lzma_options.mf == MfType::Hc4)
