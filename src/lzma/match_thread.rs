@@ -1,10 +1,10 @@
 //! BT4 split over two threads, as 7-Zip's multithreaded match finder splits it (not in
 //! lzma-rust2, nor in XZ for Java), giving the same stream as BT4 on one thread.
 //!
-//! - The parser's thread sends the data to the match-finder thread.
-//! - The match-finder thread enters every position into the hash-4 table and walks
-//!   and updates the binary tree from the head it finds there, ahead of the parser,
-//!   and sends the matches back (`tree_walk`).
+//! - Every position's 4 bytes are hashed ahead of the walk, by the parser while it
+//!   waits or else by a walker (`heads`: a tight loop whose table misses overlap).
+//! - The match-finder thread walks and updates the binary tree from those heads at
+//!   every position, ahead of the parser, and sends the matches back (`tree_walk`).
 //! - The parser's thread looks up the 2- and 3-byte hashes itself, small tables that
 //!   stay in its cache, and merges them with the tree's matches as BT4 does.
 //!
@@ -17,7 +17,8 @@
 //! Both sides then visit the same positions in the same order (one "op" per position
 //! a find or skip moves over, pending positions twice), so the parser takes the
 //! thread's ops one by one. A find and a skip update the tree alike, so the thread
-//! always finds.
+//! always finds. Every position is walked exactly once, in order, once 4 bytes follow
+//! it, so the heads can be computed as soon as those bytes arrive.
 //!
 //! Where there are cores for three threads (`two_walkers`), two walkers share the tree,
 //! each walking the positions of one half of the hash-4 buckets (see `tree_walk`), and
@@ -27,17 +28,18 @@
 use super::bt4::next_lz_pos;
 use super::extend_match;
 use super::hash234::{HASH23_SIZES, hash4_slot, hash23_slots};
+use super::heads::{Chunk, SharedHeads};
 use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
-use super::tree_walk::{Share, Table, TreeWalker, bucket_half, len_limits};
+use super::tree_walk::{Share, Tree, TreeWalker, bucket_half, len_limits};
 use std::sync::Arc;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 
 /// What changes the window, in the order the parser does it.
 #[derive(Clone)]
 pub(crate) enum Event {
-    Preset(Arc<[u8]>),
-    Data(Arc<[u8]>),
+    Preset(Arc<Chunk>),
+    Data(Arc<Chunk>),
     Flush,
     Finish,
 }
@@ -54,14 +56,13 @@ const BATCHES_AHEAD: usize = 64;
 /// Consecutive ops: for each its match count, then its (length, distance) pairs.
 type Batch = Vec<u32>;
 
-/// The parser's side: hashes ahead, and merges its near matches with the walkers'.
+/// The parser's side: merges its near matches with the walkers'.
 pub(crate) struct MatchThread {
     /// One walker (`Share::All`) or two (the even half's, then the odd half's).
     walkers: Vec<Walker>,
     /// While a position's number is below this, its op comes from its bucket's walker.
     split_end: i32,
-    /// The hash-4 table's slot mask, for the bucket of a position.
-    hash4_mask: u32,
+    heads: Arc<SharedHeads>,
     near: NearHashes,
 }
 
@@ -93,12 +94,12 @@ impl MatchThread {
         let (done, done_in) = sync_channel(1);
         let halves =
             [(Share::Half { odd: false }, Handover::Wait(done_in)), (Share::Half { odd: true }, Handover::Tell(done))];
-        let (tree, (heads, hash4_mask)) = (Table::tree(cyclic_size), Table::heads(dict_size));
+        let tree = Tree::new(cyclic_size);
+        let heads = SharedHeads::new(dict_size);
         let mut split_end = 0;
         if two_walkers {
             for (share, handover) in halves {
-                let tables = (tree.clone(), (heads.clone(), hash4_mask));
-                match Walker::start(window(), tables, share, handover, dict_size, depth_limit) {
+                match Walker::start(window(), tree.clone(), heads.clone(), share, handover, dict_size, depth_limit) {
                     Ok((walker, end)) => {
                         walkers.push(walker);
                         split_end = end;
@@ -110,22 +111,24 @@ impl MatchThread {
         if walkers.len() < 2 {
             // Stop the half started, if any, and walk everything on one thread.
             walkers.clear();
-            let tables = (tree, (heads, hash4_mask));
-            let (walker, _) = Walker::start(window(), tables, Share::All, Handover::None, dict_size, depth_limit)?;
+            let (walker, _) =
+                Walker::start(window(), tree, heads.clone(), Share::All, Handover::None, dict_size, depth_limit)?;
             walkers.push(walker);
             split_end = 0;
         }
-        Ok(MatchThread { walkers, split_end, hash4_mask, near: NearHashes::new(dict_size) })
+        Ok(MatchThread { walkers, split_end, heads, near: NearHashes::new(dict_size) })
     }
 
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
-        self.send(Event::Preset(kept.into()));
+        let chunk = self.heads.queue(kept);
+        self.send(Event::Preset(chunk));
     }
 
     pub(crate) fn send_data(&mut self, data: &[u8]) {
-        self.send(Event::Data(data.into()));
+        let chunk = self.heads.queue(data);
+        self.send(Event::Data(chunk));
     }
 
     pub(crate) fn send(&mut self, event: Event) {
@@ -144,13 +147,13 @@ impl MatchThread {
             self.split_end = i32::MIN;
             return 0;
         }
-        (bucket_half(hash4_slot(bytes, self.hash4_mask)) != 0) as usize
+        (bucket_half(hash4_slot(bytes, self.heads.mask)) != 0) as usize
     }
 
     /// Passes over the matches of an op that are not needed.
     fn drop_pairs(&mut self, walker: usize, count: u32) {
         for _ in 0..2 * count {
-            self.walkers[walker].next();
+            self.walkers[walker].next(&self.heads);
         }
     }
 }
@@ -159,13 +162,14 @@ impl Walker {
     /// Starts a walker thread; with it, the position number where its share ends.
     fn start(
         window: LzEncoderData,
-        (tree, heads): (Arc<Table>, (Arc<Table>, u32)),
+        tree: Arc<Tree>,
+        heads: Arc<SharedHeads>,
         share: Share,
         handover: Handover,
         dict_size: u32,
         depth_limit: i32,
     ) -> std::io::Result<(Walker, i32)> {
-        let walker = TreeWalker::new(tree, heads, share, dict_size, window.nice_len, window.match_len_max, depth_limit);
+        let walker = TreeWalker::new(tree, share, dict_size, window.nice_len, window.match_len_max, depth_limit);
         let split_end = walker.split_end();
         let (events, events_in) = channel();
         let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
@@ -173,7 +177,7 @@ impl Walker {
         let recorder = Recorder { walker, handover, batch: Vec::new(), ops: 0, out: batches_out, spent: spent_in };
         let thread = std::thread::Builder::new()
             .name("lzma-match-finder".into())
-            .spawn(move || run(window, recorder, events_in, dict_size))?;
+            .spawn(move || run(window, recorder, events_in, &heads, dict_size))?;
         let walker = Walker {
             events: Some(events),
             batches: Some(batches),
@@ -185,11 +189,20 @@ impl Walker {
         Ok((walker, split_end))
     }
 
+    /// The next number of the thread's ops; while they are not there, hashes ahead
+    /// for the walkers (`heads`).
     #[inline(always)]
-    fn next(&mut self) -> u32 {
+    fn next(&mut self, heads: &SharedHeads) -> u32 {
         if self.cursor == self.batch.len() {
-            let batch =
-                self.batches.as_ref().and_then(|b| b.recv().ok()).expect("the LZMA match-finder thread stopped");
+            const STOPPED: &str = "the LZMA match-finder thread stopped";
+            let batches = self.batches.as_ref().expect(STOPPED);
+            let batch = loop {
+                match batches.try_recv() {
+                    Ok(batch) => break batch,
+                    Err(TryRecvError::Empty) if heads.help() => {}
+                    Err(_) => break batches.recv().expect(STOPPED),
+                }
+            };
             let mut spent = std::mem::replace(&mut self.batch, batch);
             spent.clear();
             // A closed channel: the thread is gone, and `recv` above says so next time.
@@ -212,7 +225,7 @@ impl MatchFind for MatchThread {
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         let (mut delta2, delta3) = self.near.insert(window.read_buffer());
         let walker = self.walker_of(window.read_buffer());
-        let tree_count = self.walkers[walker].next();
+        let tree_count = self.walkers[walker].next(&self.heads);
         let cyclic_size = self.near.cyclic_size;
 
         // As BT4: a 2-byte hash hit whose first byte matches matches in both bytes, a
@@ -240,9 +253,9 @@ impl MatchFind for MatchThread {
         }
         // The tree's matches, longer than the best so far (see `tree_walk`).
         let mut len_best = len_best.max(3) as u32;
-        let walker = &mut self.walkers[walker];
+        let (walker, heads) = (&mut self.walkers[walker], &self.heads);
         for _ in 0..tree_count {
-            let (len, dist) = (walker.next(), walker.next());
+            let (len, dist) = (walker.next(heads), walker.next(heads));
             if len > len_best {
                 len_best = len;
                 matches.len[matches.count as usize] = len;
@@ -257,7 +270,7 @@ impl MatchFind for MatchThread {
             if window.move_pos(window.nice_len as i32, 4) != 0 {
                 self.near.insert(window.read_buffer());
                 let walker = self.walker_of(window.read_buffer());
-                let tree_count = self.walkers[walker].next();
+                let tree_count = self.walkers[walker].next(&self.heads);
                 self.drop_pairs(walker, tree_count);
             }
         }
@@ -402,14 +415,23 @@ impl MatchFind for Recorder {
     }
 }
 
-fn run(mut window: LzEncoderData, mut recorder: Recorder, events: Receiver<Event>, dict_size: u32) {
+fn run(
+    mut window: LzEncoderData,
+    mut recorder: Recorder,
+    events: Receiver<Event>,
+    heads: &SharedHeads,
+    dict_size: u32,
+) {
     for event in events {
         let alive = match event {
             Event::Preset(dict) => {
-                window.set_preset_dict(dict_size, &dict, &mut recorder);
+                recorder.walker.add_heads(&heads.heads_of(&dict));
+                window.set_preset_dict(dict_size, &dict.data, &mut recorder);
                 true
             }
-            Event::Data(data) => {
+            Event::Data(chunk) => {
+                recorder.walker.add_heads(&heads.heads_of(&chunk));
+                let data = &chunk.data;
                 let mut taken = 0;
                 let mut alive = true;
                 while alive && taken < data.len() {
@@ -468,10 +490,10 @@ mod tests {
         assert_eq!(thread.walkers.len(), 2);
         assert!(thread.split_end > 0);
 
-        let sample = crate::lzma::tests::sample(1 << 20);
-        let positions = sample.windows(4);
-        let odd = positions.clone().filter(|bytes| bucket_half(hash4_slot(bytes, thread.hash4_mask)) != 0).count();
-        let share = odd as f64 / positions.len() as f64;
+        let mut hasher = crate::lzma::heads::HeadHasher::new(dict_size);
+        let heads = hasher.hash(&crate::lzma::tests::sample(1 << 20));
+        let odd = heads.iter().filter(|&&head| head < 0).count();
+        let share = odd as f64 / heads.len() as f64;
         assert!((0.4..0.6).contains(&share), "the odd half has {:.1}% of the positions", share * 100.0);
     }
 }

@@ -24,6 +24,7 @@ mod encoder_fast;
 mod encoder_normal;
 mod hash234;
 mod hc4;
+mod heads;
 mod lz_encoder;
 mod lzma2_writer;
 mod match_thread;

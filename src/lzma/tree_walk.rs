@@ -1,5 +1,6 @@
 //! The binary-tree half of BT4, as the match-finder thread runs it (see
-//! `match_thread`): the hash-4 table and the tree, the work that dominates BT4.
+//! `match_thread`): the hash-4 heads come precomputed, one per position, so this thread
+//! does nothing but walk and update the tree, the work that dominates BT4.
 //!
 //! It walks the tree at every position and reports every match longer than 3 that the
 //! walk finds, each longer than the one before. `Bt4::find_matches` would report the
@@ -10,28 +11,22 @@
 //! Each position's result is an "op" appended to a `Vec<u32>`: the match count, then
 //! the (length, distance − 1) pairs.
 //!
-//! Two walkers can share one tree and one hash-4 table (`Share::Half`). BT4 keeps one
-//! tree per hash-4 bucket, and a walk only reads and writes its bucket's table slot
-//! and the nodes of its bucket's positions, so a walker that takes only the buckets of
-//! one half (`bucket_half`) never touches a slot or node the other walks, and each
-//! finds exactly what one walker alone would. That holds while no node slot is reused:
-//! until the window has taken `cyclic_size` positions. There the walker of the odd
-//! half stops, and the even one, once told that the odd one is done, walks every
-//! position from then on.
+//! Two walkers can share one tree (`Share::Half`). BT4 keeps one tree per hash-4
+//! bucket, and a walk only reads and writes the nodes of its own bucket's positions,
+//! so a walker that takes only the buckets of one half (`bucket_half`) never touches a
+//! node the other walks, and each finds exactly what one walker alone would. That holds
+//! while no node slot is reused: until the window has taken `cyclic_size` positions.
+//! There the walker of the odd half stops, and the even one, once told that the odd
+//! one is done, walks every position from then on.
 
 use super::bt4::{max_pos, prefetch_candidate};
-use super::hash234::{Hash234, hash4_slot};
+use super::extend_match;
 use super::lz_encoder::LzEncoderData;
-use super::{extend_match, prefetch};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering::Relaxed};
 
-/// How many positions ahead a position's hash-4 slot is prefetched, and then the tree
-/// node and bytes of the head found there.
-const SLOT_AHEAD: usize = 16;
+/// How many positions ahead the tree node and bytes of a head are prefetched.
 const HEAD_AHEAD: usize = 8;
-/// The hash-4 slots of the positions from here to SLOT_AHEAD on, by position mod this.
-const SLOT_RING: usize = 32;
 
 /// How long a match may be, and how long is long enough to stop looking, at a position
 /// with `avail` bytes after it (BT4's `match_len_limit` and `nice_len_limit`).
@@ -39,10 +34,10 @@ pub(crate) fn len_limits(window: &LzEncoderData, avail: i32) -> (i32, i32) {
     (avail.min(window.match_len_max as i32), avail.min(window.nice_len as i32))
 }
 
-/// Bit 31 of `bucket_half` marks the odd half's buckets.
+/// Bit 31 of a head (never set in a position number) marks the odd half's buckets.
 const ODD_HALF: u32 = 1 << 31;
 
-/// Which half of the hash-4 buckets the slot `slot` belongs to (0 or ODD_HALF).
+/// Which half of the hash-4 buckets the slot `slot` belongs to, as a mark for its head.
 /// Any function of the slot splits the trees; the parity of all its bits keeps the
 /// halves even where the low bits follow a few input bytes (text, tables).
 #[inline(always)]
@@ -60,50 +55,28 @@ pub(crate) enum Share {
     },
 }
 
-/// Position numbers shared by the walkers: the tree's nodes, or the hash-4 table.
-/// Atomics with relaxed ordering compile to plain loads and stores here; they keep a
-/// sharing mistake a matter of worse matches, never of undefined behaviour.
-pub(crate) struct Table(Box<[AtomicI32]>);
+/// The tree's nodes, shared by the walkers. Atomics with relaxed ordering compile to
+/// plain loads and stores here; they keep a sharing mistake a matter of worse matches,
+/// never of undefined behaviour.
+pub(crate) struct Tree(Box<[AtomicI32]>);
 
-impl Table {
-    pub(crate) fn zeroed(len: usize) -> Arc<Table> {
+impl Tree {
+    pub(crate) fn new(cyclic_size: i32) -> Arc<Tree> {
         const { assert!(align_of::<AtomicI32>() == align_of::<i32>()) };
         // Zeroed pages from the allocator, asked to be huge before they are touched.
-        let mut entries = vec![0i32; len];
-        crate::sys::huge_pages::advise(&mut entries);
-        let entries = Box::into_raw(entries.into_boxed_slice()) as *mut [AtomicI32];
+        let mut nodes = vec![0i32; cyclic_size as usize * 2];
+        crate::sys::huge_pages::advise(&mut nodes);
+        let nodes = Box::into_raw(nodes.into_boxed_slice()) as *mut [AtomicI32];
         // SAFETY: AtomicI32 has the size, bit validity and (asserted) alignment of i32;
         // the allocation is handed over whole, from one box to the other.
-        Arc::new(Table(unsafe { Box::from_raw(entries) }))
-    }
-
-    /// The tree for `Bt4::new`'s settings with this cyclic size.
-    pub(crate) fn tree(cyclic_size: i32) -> Arc<Table> {
-        Table::zeroed(cyclic_size as usize * 2)
-    }
-
-    /// The hash-4 table for this dictionary size, and its slot mask.
-    pub(crate) fn heads(dict_size: u32) -> (Arc<Table>, u32) {
-        let size = Hash234::get_hash4_size(dict_size);
-        (Table::zeroed(size as usize), size - 1)
-    }
-
-    /// Subtracts `offset` from every entry, down to 0 at least (`LzEncoder::normalize`).
-    fn normalize(&self, offset: i32) {
-        for entry in self.0.iter() {
-            entry.store(entry.load(Relaxed).max(offset) - offset, Relaxed);
-        }
+        Arc::new(Tree(unsafe { Box::from_raw(nodes) }))
     }
 }
 
 pub(crate) struct TreeWalker {
-    tree: Arc<Table>,
-    /// For each hash-4 slot, the last position number walked with it (its "head").
-    heads: Arc<Table>,
-    hash4_mask: u32,
+    tree: Arc<Tree>,
     share: Option<Share>,
-    /// A slot `s` is this walker's when `bucket_half(s) & own_mask == own_bits` (see
-    /// `set_share`).
+    /// A head `h` is this walker's when `h & own_mask == own_bits` (see `set_share`).
     own_mask: u32,
     own_bits: u32,
     /// The position number from which node slots are reused: a shared walk ends there.
@@ -115,17 +88,16 @@ pub(crate) struct TreeWalker {
     cyclic_size: i32,
     cyclic_pos: i32,
     lz_pos: i32,
-    /// In `run`, the hash-4 slots of the positions ahead (see SLOT_RING).
-    slots: [u32; SLOT_RING],
+    /// The hash-4 heads of the positions from `next_head` on are not walked yet.
+    heads: Vec<i32>,
+    next_head: usize,
 }
 
 impl TreeWalker {
-    /// The same tree and hash-4 table as `Bt4::new` makes for these settings, in `tree`
-    /// (of `Table::tree(dict_size + 1)`) and `heads` (`Table::heads(dict_size)`),
-    /// walked at the positions `share` gives this walker.
+    /// The same tree as `Bt4::new` makes for these settings, in `tree` (of
+    /// `Tree::new(dict_size + 1)`), walked at the positions `share` gives this walker.
     pub(crate) fn new(
-        tree: Arc<Table>,
-        (heads, hash4_mask): (Arc<Table>, u32),
+        tree: Arc<Tree>,
         share: Share,
         dict_size: u32,
         nice_len: u32,
@@ -137,8 +109,6 @@ impl TreeWalker {
         let depth_limit = if depth_limit > 0 { depth_limit } else { 16 + nice_len as i32 / 2 };
         let mut walker = TreeWalker {
             tree,
-            heads,
-            hash4_mask,
             share: Some(share),
             own_mask: 0,
             own_bits: 0,
@@ -150,7 +120,8 @@ impl TreeWalker {
             cyclic_size,
             cyclic_pos: -1,
             lz_pos: cyclic_size,
-            slots: [0; SLOT_RING],
+            heads: Vec::new(),
+            next_head: 0,
         };
         walker.set_share(Some(share));
         walker
@@ -177,14 +148,18 @@ impl TreeWalker {
     }
 
     #[inline(always)]
-    fn owns(&self, slot: u32) -> bool {
-        (bucket_half(slot as usize) & self.own_mask) == self.own_bits
+    fn owns(&self, head: i32) -> bool {
+        (head as u32 & self.own_mask) == self.own_bits
     }
 
-    /// The hash-4 slot of the position whose bytes start at `at`.
-    #[inline(always)]
-    fn slot_at(&self, window: &LzEncoderData, at: i32) -> u32 {
-        hash4_slot(&window.buf[at as usize..], self.hash4_mask) as u32
+    pub(crate) fn add_heads(&mut self, heads: &[i32]) {
+        // Drop the walked heads once they are the larger part, so that the copy stays
+        // cheaper than the walks that made it necessary.
+        if self.next_head * 2 >= self.heads.len() {
+            self.heads.drain(..self.next_head);
+            self.next_head = 0;
+        }
+        self.heads.extend_from_slice(heads);
     }
 
     /// Moves to the next position as `Bt4::find_matches` or `Bt4::skip` would, and
@@ -198,8 +173,7 @@ impl TreeWalker {
         self.next_lz_pos();
         self.next_cyclic_pos();
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
-        let slot = self.slot_at(window, window.read_pos);
-        self.walk(window, slot, match_len_limit, nice_len_limit, out);
+        self.walk(window, match_len_limit, nice_len_limit, out);
     }
 
     /// Walks up to `most` of the positions that have a whole `match_len_max` after them,
@@ -212,25 +186,20 @@ impl TreeWalker {
             Some(Share::Half { .. }) => self.split_end - self.lz_pos - 1,
             _ => i32::MAX,
         };
-        let count = (full.min(before_renumbering).min(before_split_end).max(0) as usize).min(most);
+        let count = (full.min(before_renumbering).min(before_split_end).max(0) as usize)
+            .min(most)
+            .min(self.heads.len() - self.next_head);
         if count == 0 && full > 0 && most > 0 && before_split_end > 0 {
             // The next position renumbers: `step` does that.
             self.step(window, out);
             return 1;
         }
         let (match_len_limit, nice_len_limit) = (window.match_len_max as i32, window.nice_len as i32);
-        // Every position here has match_len_max bytes after it, more than the slots
-        // ahead need.
-        for ahead in 0..SLOT_AHEAD.min(count) {
-            self.slots[ahead] = self.slot_at(window, window.read_pos + 1 + ahead as i32);
-        }
-        for at in 0..count {
+        for _ in 0..count {
             window.read_pos += 1;
             self.lz_pos += 1;
             self.next_cyclic_pos();
-            self.prefetch_ahead(window, at, count);
-            let slot = self.slots[at % SLOT_RING];
-            self.walk(window, slot, match_len_limit, nice_len_limit, out);
+            self.walk(window, match_len_limit, nice_len_limit, out);
         }
         count
     }
@@ -243,8 +212,9 @@ impl TreeWalker {
         if self.lz_pos == max_pos(self.cyclic_size) {
             let offset = max_pos(self.cyclic_size) - self.cyclic_size;
             if self.share == Some(Share::All) {
-                self.heads.normalize(offset);
-                self.tree.normalize(offset);
+                for node in self.tree.0.iter() {
+                    node.store(node.load(Relaxed).max(offset) - offset, Relaxed);
+                }
             }
             self.lz_pos -= offset;
         }
@@ -258,52 +228,34 @@ impl TreeWalker {
         }
     }
 
-    /// At the `at`th of `count` positions in `run`: fetches the hash-4 slot of the
-    /// position SLOT_AHEAD on, then (once that has arrived, HEAD_AHEAD positions later)
-    /// the tree node and bytes of the head it holds, where the position is this
-    /// walker's, so that those misses overlap with the walks between. A position in
-    /// between with the same slot changes the head; that costs only the prefetch.
+    /// The tree slot of the position `HEAD_AHEAD` positions on, and its bytes, are about
+    /// to be needed if it is this walker's: fetch them now so that the misses overlap
+    /// with the walks between.
     #[inline(always)]
-    fn prefetch_ahead(&mut self, window: &LzEncoderData, at: usize, count: usize) {
-        let heads = self.heads.0.as_ptr();
-        if at + SLOT_AHEAD < count {
-            let slot = self.slot_at(window, window.read_pos + SLOT_AHEAD as i32);
-            self.slots[(at + SLOT_AHEAD) % SLOT_RING] = slot;
-            if self.owns(slot) {
-                prefetch(heads.wrapping_add(slot as usize));
-            }
-        }
-        if at + HEAD_AHEAD < count {
-            let slot = self.slots[(at + HEAD_AHEAD) % SLOT_RING];
-            if self.owns(slot) {
-                let head = self.heads.0[slot as usize].load(Relaxed);
-                let here = window.buf.as_ptr().wrapping_add(window.read_pos as usize);
-                let position = (self.cyclic_pos, self.cyclic_size, self.lz_pos);
-                let nodes = self.tree.0.as_ptr().cast::<i32>();
-                prefetch_candidate(nodes, here, position, HEAD_AHEAD as i32, head);
-            }
-        }
-    }
-
-    /// BT4's insertion into the hash-4 table and tree walk at the current position
-    /// (whose slot is `slot`), starting with a best length of 3, if the position is
-    /// this walker's; appends the op to `out`.
-    #[inline(always)]
-    fn walk(
-        &mut self,
-        window: &LzEncoderData,
-        slot: u32,
-        match_len_limit: i32,
-        nice_len_limit: i32,
-        out: &mut Vec<u32>,
-    ) {
-        if !self.owns(slot) {
+    fn prefetch_ahead(&self, window: &LzEncoderData) {
+        let Some(&head) = self.heads.get(self.next_head + HEAD_AHEAD - 1) else { return };
+        if !self.owns(head) {
             return;
         }
-        // Only this walker reads or writes this slot (see the module's comment).
-        let head = &self.heads.0[slot as usize];
-        let mut current_match = head.load(Relaxed);
-        head.store(self.lz_pos, Relaxed);
+        let here = window.buf.as_ptr().wrapping_add(window.read_pos as usize);
+        let position = (self.cyclic_pos, self.cyclic_size, self.lz_pos);
+        let nodes = self.tree.0.as_ptr().cast::<i32>();
+        prefetch_candidate(nodes, here, position, HEAD_AHEAD as i32, (head as u32 & !ODD_HALF) as i32);
+    }
+
+    /// BT4's tree walk at the current position from its hash-4 head, starting with a
+    /// best length of 3, if the position is this walker's; appends the op to `out`.
+    #[inline(always)]
+    fn walk(&mut self, window: &LzEncoderData, match_len_limit: i32, nice_len_limit: i32, out: &mut Vec<u32>) {
+        // The sender hashes every position as soon as its 4 bytes are known, and a
+        // position is only walked once at least 4 bytes follow it.
+        let head = self.heads[self.next_head];
+        self.next_head += 1;
+        self.prefetch_ahead(window);
+        if !self.owns(head) {
+            return;
+        }
+        let mut current_match = (head as u32 & !ODD_HALF) as i32;
         out.reserve(1 + 2 * self.max_pairs);
 
         let (cyclic_pos, cyclic_size, lz_pos) = (self.cyclic_pos, self.cyclic_size, self.lz_pos);

@@ -1,0 +1,142 @@
+//! BT4's hash-4 heads for the tree walkers (see `match_thread`), computed ahead of the
+//! walk. The heads of each piece of data are computed once, in the order the pieces
+//! came, by whichever thread gets there first: a walker that needs them, or the parser
+//! while it waits for the walkers' ops. On two cores the one walker is the slower side
+//! and the parser waited 0.6–1.0 s on 27 MB: hashing there takes that much off the
+//! walker.
+
+use super::bt4::next_lz_pos;
+use super::hash234::{Hash234, hash4_slot};
+use super::prefetch;
+use super::tree_walk::bucket_half;
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+/// A piece of data sent to the walkers, and its heads once computed.
+pub(crate) struct Chunk {
+    pub(crate) data: Arc<[u8]>,
+    heads: OnceLock<Arc<Vec<i32>>>,
+}
+
+/// The hash-4 table, shared by the parser and the walkers.
+pub(crate) struct SharedHeads {
+    /// The chunks queued and not hashed yet, oldest first.
+    pending: Mutex<VecDeque<Arc<Chunk>>>,
+    /// Whoever holds it hashes the oldest pending chunk.
+    hasher: Mutex<HeadHasher>,
+    /// The table's slot mask, for the bucket of a position.
+    pub(crate) mask: u32,
+}
+
+/// A lock whether or not a thread panicked while holding it: the parser reports a
+/// walker that stopped, and nothing here is left half-changed by a panic that matters
+/// after it (a chunk's heads are set whole or not at all).
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SharedHeads {
+    pub(crate) fn new(dict_size: u32) -> Arc<SharedHeads> {
+        let hasher = HeadHasher::new(dict_size);
+        let mask = hasher.mask;
+        Arc::new(SharedHeads { pending: Mutex::new(VecDeque::new()), hasher: Mutex::new(hasher), mask })
+    }
+
+    /// `data` as a chunk for the walkers, queued to be hashed after those before it.
+    pub(crate) fn queue(&self, data: &[u8]) -> Arc<Chunk> {
+        let chunk = Arc::new(Chunk { data: data.into(), heads: OnceLock::new() });
+        lock(&self.pending).push_back(chunk.clone());
+        chunk
+    }
+
+    /// The heads of `chunk` (queued), hashing it and the chunks before it if no other
+    /// thread has.
+    pub(crate) fn heads_of(&self, chunk: &Chunk) -> Arc<Vec<i32>> {
+        loop {
+            if let Some(heads) = chunk.heads.get() {
+                return heads.clone();
+            }
+            let mut hasher = lock(&self.hasher);
+            if chunk.heads.get().is_none() {
+                // A queued chunk not hashed yet is pending, so there is one to hash.
+                assert!(self.hash_next(&mut hasher), "a chunk was sent to the walkers without being queued");
+            }
+        }
+    }
+
+    /// Hashes the oldest pending chunk if no other thread is hashing; false when there
+    /// was none or another thread was at it.
+    pub(crate) fn help(&self) -> bool {
+        match self.hasher.try_lock() {
+            Ok(mut hasher) => self.hash_next(&mut hasher),
+            Err(_) => false,
+        }
+    }
+
+    fn hash_next(&self, hasher: &mut HeadHasher) -> bool {
+        let Some(chunk) = lock(&self.pending).front().cloned() else { return false };
+        let _ = chunk.heads.set(Arc::new(hasher.hash(&chunk.data)));
+        lock(&self.pending).pop_front();
+        true
+    }
+}
+
+/// BT4's hash-4 table, run ahead over the data as it arrives: for each position, the
+/// number of the last earlier position with the same hash (its "head").
+pub(crate) struct HeadHasher {
+    table: Vec<i32>,
+    pub(crate) mask: u32,
+    cyclic_size: i32,
+    lz_pos: i32,
+    /// The bytes of the positions not hashed yet (fewer than 4 bytes follow them).
+    tail: Vec<u8>,
+}
+
+/// How many positions ahead the hasher prefetches its table slot.
+const SLOT_AHEAD: usize = 16;
+
+impl HeadHasher {
+    pub(crate) fn new(dict_size: u32) -> HeadHasher {
+        let size = Hash234::get_hash4_size(dict_size);
+        let mut table = vec![0; size as usize];
+        crate::sys::huge_pages::advise(&mut table);
+        let cyclic_size = dict_size as i32 + 1;
+        HeadHasher { table, mask: size - 1, cyclic_size, lz_pos: cyclic_size, tail: Vec::new() }
+    }
+
+    /// The heads of the positions `data` gives 4 bytes to, in order.
+    pub(crate) fn hash(&mut self, data: &[u8]) -> Vec<i32> {
+        let mut heads = Vec::with_capacity(data.len() + self.tail.len());
+        // Positions straddling the previous data and this.
+        let mut edge = std::mem::take(&mut self.tail);
+        let straddling = edge.len();
+        edge.extend_from_slice(&data[..data.len().min(3)]);
+        let hashed_in_edge = straddling.min(edge.len().saturating_sub(3));
+        for at in 0..hashed_in_edge {
+            heads.push(self.insert(&edge[at..]));
+        }
+        // Positions inside this data.
+        let inside = data.len().saturating_sub(3);
+        for at in 0..inside {
+            if let Some(ahead) = data.get(at + SLOT_AHEAD..at + SLOT_AHEAD + 4) {
+                prefetch(self.table.as_ptr().wrapping_add(hash4_slot(ahead, self.mask)));
+            }
+            heads.push(self.insert(&data[at..]));
+        }
+        self.tail = if straddling > hashed_in_edge {
+            let mut tail = edge[hashed_in_edge..straddling].to_vec();
+            tail.extend_from_slice(data);
+            tail
+        } else {
+            data[inside..].to_vec()
+        };
+        heads
+    }
+
+    #[inline(always)]
+    fn insert(&mut self, bytes: &[u8]) -> i32 {
+        next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.table]);
+        let slot = hash4_slot(bytes, self.mask);
+        (std::mem::replace(&mut self.table[slot], self.lz_pos) as u32 | bucket_half(slot)) as i32
+    }
+}
