@@ -62,8 +62,44 @@ pub(crate) struct MatchThread {
     walkers: Vec<Walker>,
     /// While a position's number is below this, its op comes from its bucket's walker.
     split_end: i32,
-    heads: Arc<SharedHeads>,
+    idle: Idle,
     near: NearHashes,
+}
+
+/// What the parser does while it waits for the walkers' ops: work that the walkers
+/// would otherwise do on their own time, the slower side on two cores.
+struct Idle {
+    heads: Arc<SharedHeads>,
+    tree: Arc<Tree>,
+    /// The tree's nodes from here on may not be faulted in yet.
+    unfaulted: usize,
+    /// Positions sent to the walkers so far.
+    sent: usize,
+}
+
+/// Tree nodes faulted in at a time (128 KiB), a few hundred microseconds' work.
+const FAULT_STEP: usize = 32 << 10;
+
+impl Idle {
+    /// Does a little of that work; false when there is none.
+    fn help(&mut self) -> bool {
+        self.heads.help() || self.fault_in_tree()
+    }
+
+    /// Faults in the tree's next pages that positions sent will write, before the
+    /// walker gets there: the kernel's zeroing of new pages (huge ones where it gives
+    /// them) was a tenth of the walker's time.
+    fn fault_in_tree(&mut self) -> bool {
+        // The first cyclic_size positions fill the nodes in order, two each.
+        let needed = self.sent.saturating_mul(2).min(self.tree.len());
+        if self.unfaulted >= needed {
+            return false;
+        }
+        let end = (self.unfaulted + FAULT_STEP).min(needed);
+        self.tree.fault_in(self.unfaulted..end);
+        self.unfaulted = end;
+        true
+    }
 }
 
 /// A walker thread, and its ops as the parser takes them.
@@ -95,6 +131,7 @@ impl MatchThread {
         let halves =
             [(Share::Half { odd: false }, Handover::Wait(done_in)), (Share::Half { odd: true }, Handover::Tell(done))];
         let tree = Tree::new(cyclic_size);
+        let tree_for_idle = tree.clone();
         let heads = SharedHeads::new(dict_size);
         let mut split_end = 0;
         if two_walkers {
@@ -116,18 +153,21 @@ impl MatchThread {
             walkers.push(walker);
             split_end = 0;
         }
-        Ok(MatchThread { walkers, split_end, heads, near: NearHashes::new(dict_size) })
+        let idle = Idle { heads, tree: tree_for_idle, unfaulted: 0, sent: 0 };
+        Ok(MatchThread { walkers, split_end, idle, near: NearHashes::new(dict_size) })
     }
 
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
-        let chunk = self.heads.queue(kept);
+        let chunk = self.idle.heads.queue(kept);
+        self.idle.sent += kept.len();
         self.send(Event::Preset(chunk));
     }
 
     pub(crate) fn send_data(&mut self, data: &[u8]) {
-        let chunk = self.heads.queue(data);
+        let chunk = self.idle.heads.queue(data);
+        self.idle.sent += data.len();
         self.send(Event::Data(chunk));
     }
 
@@ -147,13 +187,13 @@ impl MatchThread {
             self.split_end = i32::MIN;
             return 0;
         }
-        (bucket_half(hash4_slot(bytes, self.heads.mask)) != 0) as usize
+        (bucket_half(hash4_slot(bytes, self.idle.heads.mask)) != 0) as usize
     }
 
     /// Passes over the matches of an op that are not needed.
     fn drop_pairs(&mut self, walker: usize, count: u32) {
         for _ in 0..2 * count {
-            self.walkers[walker].next(&self.heads);
+            self.walkers[walker].next(&mut self.idle);
         }
     }
 }
@@ -189,17 +229,16 @@ impl Walker {
         Ok((walker, split_end))
     }
 
-    /// The next number of the thread's ops; while they are not there, hashes ahead
-    /// for the walkers (`heads`).
+    /// The next number of the thread's ops; while they are not there, does `idle` work.
     #[inline(always)]
-    fn next(&mut self, heads: &SharedHeads) -> u32 {
+    fn next(&mut self, idle: &mut Idle) -> u32 {
         if self.cursor == self.batch.len() {
             const STOPPED: &str = "the LZMA match-finder thread stopped";
             let batches = self.batches.as_ref().expect(STOPPED);
             let batch = loop {
                 match batches.try_recv() {
                     Ok(batch) => break batch,
-                    Err(TryRecvError::Empty) if heads.help() => {}
+                    Err(TryRecvError::Empty) if idle.help() => {}
                     Err(_) => break batches.recv().expect(STOPPED),
                 }
             };
@@ -225,7 +264,7 @@ impl MatchFind for MatchThread {
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         let (mut delta2, delta3) = self.near.insert(window.read_buffer());
         let walker = self.walker_of(window.read_buffer());
-        let tree_count = self.walkers[walker].next(&self.heads);
+        let tree_count = self.walkers[walker].next(&mut self.idle);
         let cyclic_size = self.near.cyclic_size;
 
         // As BT4: a 2-byte hash hit whose first byte matches matches in both bytes, a
@@ -253,9 +292,9 @@ impl MatchFind for MatchThread {
         }
         // The tree's matches, longer than the best so far (see `tree_walk`).
         let mut len_best = len_best.max(3) as u32;
-        let (walker, heads) = (&mut self.walkers[walker], &self.heads);
+        let (walker, idle) = (&mut self.walkers[walker], &mut self.idle);
         for _ in 0..tree_count {
-            let (len, dist) = (walker.next(heads), walker.next(heads));
+            let (len, dist) = (walker.next(idle), walker.next(idle));
             if len > len_best {
                 len_best = len;
                 matches.len[matches.count as usize] = len;
@@ -270,7 +309,7 @@ impl MatchFind for MatchThread {
             if window.move_pos(window.nice_len as i32, 4) != 0 {
                 self.near.insert(window.read_buffer());
                 let walker = self.walker_of(window.read_buffer());
-                let tree_count = self.walkers[walker].next(&self.heads);
+                let tree_count = self.walkers[walker].next(&mut self.idle);
                 self.drop_pairs(walker, tree_count);
             }
         }

@@ -71,6 +71,23 @@ impl Tree {
         // the allocation is handed over whole, from one box to the other.
         Arc::new(Tree(unsafe { Box::from_raw(nodes) }))
     }
+
+    pub(crate) fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Faults in the pages of the nodes `nodes` (see `huge_pages::fault_in`), which
+    /// leaves their values as they are whoever else reads or writes them meanwhile.
+    pub(crate) fn fault_in(&self, nodes: std::ops::Range<usize>) {
+        let nodes = &self.0[nodes];
+        if !crate::sys::huge_pages::fault_in(nodes) {
+            // Older kernels: a locked compare-and-exchange writes even when it fails
+            // (x86), and stores a 0 only where a 0 is.
+            for node in nodes.iter().step_by(4096 / size_of::<AtomicI32>()) {
+                let _ = node.compare_exchange(0, 0, Relaxed, Relaxed);
+            }
+        }
+    }
 }
 
 pub(crate) struct TreeWalker {

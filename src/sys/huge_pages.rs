@@ -22,3 +22,19 @@ pub fn advise<T>(table: &mut [T]) {
     // changes how the kernel backs the pages, never their contents.
     let _ = unsafe { rustix::mm::madvise(aligned as *mut _, end - aligned, rustix::mm::Advice::LinuxHugepage) };
 }
+
+/// Faults in the pages of `table` (zeroing them as a first write would) without
+/// changing its contents, so that the thread that writes them first later does not
+/// pay for it. False where the kernel cannot (before Linux 5.14).
+pub fn fault_in<T>(table: &[T]) -> bool {
+    const PAGE: usize = 4096;
+    let start = table.as_ptr() as usize;
+    let end = start + std::mem::size_of_val(table);
+    let aligned = start.next_multiple_of(PAGE);
+    if end <= aligned {
+        return true;
+    }
+    // SAFETY: the range lies inside `table`; MADV_POPULATE_WRITE only makes its pages
+    // present and writable, as a write of their current contents would.
+    unsafe { rustix::mm::madvise(aligned as *mut _, end - aligned, rustix::mm::Advice::LinuxPopulateWrite) }.is_ok()
+}
