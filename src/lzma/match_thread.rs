@@ -26,7 +26,7 @@
 //! the three threads only took turns, at a higher cost in CPU time than one walker.)
 
 use super::bt4::next_lz_pos;
-use super::extend_match;
+use super::{extend_match, prefetch};
 use super::hash234::{HASH23_SIZES, hash4_slot, hash23_slots};
 use super::heads::{Chunk, SharedHeads};
 use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
@@ -262,6 +262,7 @@ impl MatchFind for MatchThread {
             return;
         }
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
+        self.near.prefetch_ahead(window);
         let (mut delta2, delta3) = self.near.insert(window.read_buffer());
         let walker = self.walker_of(window.read_buffer());
         let tree_count = self.walkers[walker].next(&mut self.idle);
@@ -307,6 +308,7 @@ impl MatchFind for MatchThread {
     fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
         for _ in 0..len {
             if window.move_pos(window.nice_len as i32, 4) != 0 {
+                self.near.prefetch_ahead(window);
                 self.near.insert(window.read_buffer());
                 let walker = self.walker_of(window.read_buffer());
                 let tree_count = self.walkers[walker].next(&mut self.idle);
@@ -338,6 +340,11 @@ impl Drop for Walker {
     }
 }
 
+/// How many positions ahead the parser fetches a 3-byte hash slot, and then the first
+/// byte of the candidate found there (see `NearHashes::prefetch_ahead`).
+const NEAR_SLOT_AHEAD: usize = 16;
+const NEAR_BYTES_AHEAD: usize = 8;
+
 /// BT4's 2- and 3-byte hash tables, at the parser's position.
 struct NearHashes {
     hash2: Vec<i32>,
@@ -350,6 +357,27 @@ impl NearHashes {
     fn new(dict_size: u32) -> NearHashes {
         let cyclic_size = dict_size as i32 + 1;
         NearHashes { hash2: vec![0; HASH23_SIZES.0], hash3: vec![0; HASH23_SIZES.1], cyclic_size, lz_pos: cyclic_size }
+    }
+
+    /// Before `insert` at the window's position: fetches the 3-byte hash slot of the
+    /// position NEAR_SLOT_AHEAD on, and then (once that has arrived, NEAR_BYTES_AHEAD
+    /// positions later) the first byte of the candidate it holds, which `find_matches`
+    /// compares: the two misses that were most of the parser's part of BT4. A position
+    /// in between with the same slot only costs a prefetch, as do bytes past the data.
+    #[inline(always)]
+    fn prefetch_ahead(&self, window: &LzEncoderData) {
+        let bytes = window.read_buffer();
+        if let Some(ahead) = bytes.get(NEAR_SLOT_AHEAD..NEAR_SLOT_AHEAD + 3) {
+            prefetch(self.hash3.as_ptr().wrapping_add(hash23_slots(ahead).1));
+        }
+        if let Some(ahead) = bytes.get(NEAR_BYTES_AHEAD..NEAR_BYTES_AHEAD + 3) {
+            // `lz_pos` still numbers the position before the window's.
+            let delta = self.lz_pos + 1 + NEAR_BYTES_AHEAD as i32 - self.hash3[hash23_slots(ahead).1];
+            if 0 < delta && delta < self.cyclic_size {
+                let here = window.buf.as_ptr().wrapping_add(window.read_pos as usize + NEAR_BYTES_AHEAD);
+                prefetch(here.wrapping_sub(delta as usize));
+            }
+        }
     }
 
     /// Numbers the position `bytes` starts at, enters it, and gives the distances to
