@@ -26,11 +26,11 @@
 //! the three threads only took turns, at a higher cost in CPU time than one walker.)
 
 use super::bt4::next_lz_pos;
-use super::{extend_match, prefetch};
 use super::hash234::{HASH23_SIZES, hash4_slot, hash23_slots};
 use super::heads::{Chunk, SharedHeads};
 use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
 use super::tree_walk::{Share, Tree, TreeWalker, bucket_half, len_limits};
+use super::{extend_match, prefetch};
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
