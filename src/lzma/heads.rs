@@ -2,8 +2,8 @@
 //! walk. The heads of each piece of data are computed once, in the order the pieces
 //! came, by whichever thread gets there first: a walker that needs them, or the parser
 //! while it waits for the walkers' ops. On two cores the one walker is the slower side
-//! and the parser waited 0.6–1.0 s on 27 MB: hashing there takes that much off the
-//! walker.
+//! (the parser waited 0.6–1.0 s for it on 27 MB), so hashing in that time takes work
+//! off the walker.
 
 use super::bt4::next_lz_pos;
 use super::hash234::{Hash234, hash4_slot};

@@ -489,6 +489,10 @@ fn run(
     heads: &SharedHeads,
     dict_size: u32,
 ) {
+    // Nothing to walk until the parser has read the first data: meanwhile, fault in the
+    // part of the window that a dictionary's worth of data fills, which the copies into
+    // it would otherwise fault in on the way (where the kernel can; see `fault_in`).
+    crate::sys::huge_pages::fault_in(&window.buf[..window.buf.len().min(dict_size as usize)]);
     for event in events {
         let alive = match event {
             Event::Preset(dict) => {

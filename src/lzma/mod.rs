@@ -6,7 +6,8 @@
 //! - `bt4.rs`/`hash234.rs`: the hash slot of a position a few bytes ahead, and the tree
 //!   node and bytes of its likely first candidate, are prefetched, so those cache
 //!   misses overlap with the current position's work (the output is unchanged).
-//! - `match_thread.rs`, `tree_walk.rs`: BT4 split over two threads (ours, not upstream).
+//! - `match_thread.rs`, `tree_walk.rs`, `heads.rs`: BT4 split over threads (ours, not
+//!   upstream).
 //! - The large tables ask for huge pages (`crate::sys::huge_pages`).
 //! - `RangeEncoder::encode_bit` has no branch on the bit, as in 7-Zip's encoder.
 //! - `bt4::max_pos`: tests renumber positions often, so that path is tested too.
