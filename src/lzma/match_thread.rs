@@ -53,7 +53,8 @@ pub(crate) enum Event {
 const BATCH_OPS: usize = 1 << 15;
 const BATCHES_AHEAD: usize = 64;
 
-/// Consecutive ops: for each its match count, then its (length, distance) pairs.
+/// Consecutive ops: for each its match count, then its (length, distance) pairs. Only
+/// whole ops: a walker hands a batch over between two.
 type Batch = Vec<u32>;
 
 /// The parser's side: merges its near matches with the walkers'.
@@ -190,11 +191,12 @@ impl MatchThread {
         (bucket_half(hash4_slot(bytes, self.idle.heads.mask)) != 0) as usize
     }
 
-    /// Passes over the matches of an op that are not needed.
+    /// Passes over the matches of an op that are not needed, which are in the batch
+    /// its count came in (a walker hands over only whole ops).
     fn drop_pairs(&mut self, walker: usize, count: u32) {
-        for _ in 0..2 * count {
-            self.walkers[walker].next(&mut self.idle);
-        }
+        let walker = &mut self.walkers[walker];
+        walker.cursor += 2 * count as usize;
+        debug_assert!(walker.cursor <= walker.batch.len());
     }
 }
 
