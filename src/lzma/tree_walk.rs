@@ -81,12 +81,17 @@ impl Tree {
     pub(crate) fn fault_in(&self, nodes: std::ops::Range<usize>) {
         let nodes = &self.0[nodes];
         if !crate::sys::huge_pages::fault_in(nodes) {
-            // Older kernels: a locked compare-and-exchange writes even when it fails
-            // (x86), and stores a 0 only where a 0 is.
-            for node in nodes.iter().step_by(4096 / size_of::<AtomicI32>()) {
-                let _ = node.compare_exchange(0, 0, Relaxed, Relaxed);
-            }
+            fault_in_by_writing(nodes);
         }
+    }
+}
+
+/// For kernels before 5.14: a write to every page, which changes no value. A locked
+/// compare-and-exchange writes even when it fails (x86), and stores a 0 only where a
+/// 0 is.
+fn fault_in_by_writing(nodes: &[AtomicI32]) {
+    for node in nodes.iter().step_by(4096 / size_of::<AtomicI32>()) {
+        let _ = node.compare_exchange(0, 0, Relaxed, Relaxed);
     }
 }
 
@@ -342,6 +347,25 @@ impl TreeWalker {
             }
             *out.as_mut_ptr().add(op) = count as u32;
             out.set_len(op + 1 + 2 * count);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The fallback for older kernels (this one has MADV_POPULATE_WRITE) must leave
+    /// every value as it was, zero or not, the walker's writes included.
+    #[test]
+    fn faulting_in_by_writing_changes_no_node() {
+        let tree = Tree::new(1 << 16);
+        for (at, node) in tree.0.iter().enumerate() {
+            node.store(if at % 3 == 0 { 0 } else { at as i32 }, Relaxed);
+        }
+        fault_in_by_writing(&tree.0);
+        for (at, node) in tree.0.iter().enumerate() {
+            assert_eq!(node.load(Relaxed), if at % 3 == 0 { 0 } else { at as i32 }, "node {at}");
         }
     }
 }
