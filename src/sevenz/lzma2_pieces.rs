@@ -95,8 +95,8 @@ fn one_stream_with_match_thread(input: u64, finder: MfType) -> bool {
 /// Tree walkers beside the parser for one stream on `threads` threads: two share the
 /// tree where each can have a core, one otherwise. On 2 cores, where the two walkers
 /// and the parser take turns, two (`-mmt=3`) took 3.97–4.76 s against one's 3.38–3.97 s
-/// on 27 MB at -mx=9, and 1.3–2.3 s more CPU time (4 interleaved rounds; the cache
-/// lines of the tree they share go back and forth between the cores).
+/// on 27 MB at -mx=9, and 1.3–2.3 s more CPU time (4 interleaved rounds; part of it is
+/// the cache lines of the tree they share going back and forth between the cores).
 fn match_walkers(threads: u32) -> u32 {
     if threads >= 3 { 2 } else { 1 }
 }
