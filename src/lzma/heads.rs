@@ -140,3 +140,35 @@ impl HeadHasher {
         (std::mem::replace(&mut self.table[slot], self.lz_pos) as u32 | bucket_half(slot)) as i32
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Whoever hashes, and in whatever interleaving, every chunk gets the heads that
+    /// one hasher going through the chunks in order gives: the parser helping (as it
+    /// does while it waits) and a walker asking race here.
+    #[test]
+    fn chunks_hashed_by_either_side_get_the_heads_of_one_hasher_in_order() {
+        let dict_size = 1 << 20;
+        let sample = crate::lzma::tests::sample(1 << 20);
+        // Uneven pieces, some shorter than a hash's 4 bytes.
+        let pieces: Vec<&[u8]> = sample.chunks(40_000).flat_map(|c| [&c[..2], &c[2..]]).collect();
+        let mut alone = HeadHasher::new(dict_size);
+        let expected: Vec<Vec<i32>> = pieces.iter().map(|p| alone.hash(p)).collect();
+
+        let shared = SharedHeads::new(dict_size);
+        let chunks: Vec<Arc<Chunk>> = pieces.iter().map(|p| shared.queue(p)).collect();
+        assert!(shared.help(), "a pending chunk, and no one else hashing");
+        let walker = {
+            let (shared, chunks) = (shared.clone(), chunks.clone());
+            std::thread::spawn(move || chunks.iter().map(|c| shared.heads_of(c)).collect::<Vec<_>>())
+        };
+        while shared.help() {}
+        let got = walker.join().unwrap();
+        assert!(!shared.help(), "nothing left to hash");
+        for (at, (got, expected)) in got.iter().zip(&expected).enumerate() {
+            assert!(**got == *expected, "chunk {at} has other heads than one hasher gives");
+        }
+    }
+}
