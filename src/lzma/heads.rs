@@ -8,7 +8,7 @@
 use super::bt4::next_lz_pos;
 use super::hash234::{Hash234, hash4_slot};
 use super::prefetch;
-use super::tree_walk::bucket_half;
+use super::tree_walk::{Split, bucket_mark};
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
@@ -36,8 +36,8 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl SharedHeads {
-    pub(crate) fn new(dict_size: u32) -> Arc<SharedHeads> {
-        let hasher = HeadHasher::new(dict_size);
+    pub(crate) fn new(dict_size: u32, split: Split) -> Arc<SharedHeads> {
+        let hasher = HeadHasher::new(dict_size, split);
         let mask = hasher.mask;
         Arc::new(SharedHeads { pending: Mutex::new(VecDeque::new()), hasher: Mutex::new(hasher), mask })
     }
@@ -90,18 +90,20 @@ pub(crate) struct HeadHasher {
     lz_pos: i32,
     /// The bytes of the positions not hashed yet (fewer than 4 bytes follow them).
     tail: Vec<u8>,
+    /// How the heads are marked (see `bucket_mark`).
+    split: Split,
 }
 
 /// How many positions ahead the hasher prefetches its table slot.
 const SLOT_AHEAD: usize = 16;
 
 impl HeadHasher {
-    pub(crate) fn new(dict_size: u32) -> HeadHasher {
+    pub(crate) fn new(dict_size: u32, split: Split) -> HeadHasher {
         let size = Hash234::get_hash4_size(dict_size);
         let mut table = vec![0; size as usize];
         crate::sys::huge_pages::advise(&mut table);
         let cyclic_size = dict_size as i32 + 1;
-        HeadHasher { table, mask: size - 1, cyclic_size, lz_pos: cyclic_size, tail: Vec::new() }
+        HeadHasher { table, mask: size - 1, cyclic_size, lz_pos: cyclic_size, tail: Vec::new(), split }
     }
 
     /// The heads of the positions `data` gives 4 bytes to, in order.
@@ -137,7 +139,7 @@ impl HeadHasher {
     fn insert(&mut self, bytes: &[u8]) -> i32 {
         next_lz_pos(&mut self.lz_pos, self.cyclic_size, &mut [&mut self.table]);
         let slot = hash4_slot(bytes, self.mask);
-        (std::mem::replace(&mut self.table[slot], self.lz_pos) as u32 | bucket_half(slot)) as i32
+        (std::mem::replace(&mut self.table[slot], self.lz_pos) as u32 | bucket_mark(self.split, slot)) as i32
     }
 }
 
@@ -154,10 +156,10 @@ mod tests {
         let sample = crate::lzma::tests::sample(1 << 20);
         // Uneven pieces, some shorter than a hash's 4 bytes.
         let pieces: Vec<&[u8]> = sample.chunks(40_000).flat_map(|c| [&c[..2], &c[2..]]).collect();
-        let mut alone = HeadHasher::new(dict_size);
+        let mut alone = HeadHasher::new(dict_size, Split::Halves);
         let expected: Vec<Vec<i32>> = pieces.iter().map(|p| alone.hash(p)).collect();
 
-        let shared = SharedHeads::new(dict_size);
+        let shared = SharedHeads::new(dict_size, Split::Halves);
         let chunks: Vec<Arc<Chunk>> = pieces.iter().map(|p| shared.queue(p)).collect();
         assert!(shared.help(), "a pending chunk, and no one else hashing");
         let walker = {

@@ -24,14 +24,20 @@
 //! each walking the positions of one half of the hash-4 buckets (see `tree_walk`), and
 //! the parser takes each position's op from the walker of its bucket. (On two cores
 //! the three threads only took turns, at a higher cost in CPU time than one walker.)
+//!
+//! With one walker thread, which side is slower changes along the input: the walker
+//! where walks are long (tables, source code), the parser elsewhere. While the parser
+//! waits, the walker lends it the positions of one bucket in eight, which the parser
+//! walks itself, as BT4 would, in its own window (see `Lending`).
 
 use super::bt4::next_lz_pos;
 use super::hash234::{HASH23_SIZES, hash4_slot, hash23_slots};
 use super::heads::{Chunk, SharedHeads};
 use super::lz_encoder::{LzEncoderData, MatchFind, Matches};
-use super::tree_walk::{Share, Tree, TreeWalker, bucket_half, len_limits};
+use super::tree_walk::{LENT, Share, Split, Tree, TreeWalker, bucket_mark, len_limits};
 use super::{extend_match, prefetch};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering::Acquire, Ordering::Relaxed, Ordering::Release};
 use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::thread::JoinHandle;
 
@@ -53,18 +59,59 @@ pub(crate) enum Event {
 const BATCH_OPS: usize = 1 << 15;
 const BATCHES_AHEAD: usize = 64;
 
+/// A walker lends while it is fewer than this many batches ahead of the parser, and
+/// stops once it is this many ahead (see `Recorder::adjust_lending`). Lending only once
+/// the parser had taken every batch, and stopping at 48, was slower in the one
+/// comparison made, with an earlier take-back that waited for the parser: 0.93 of the
+/// time of no lending on the 25 MB bench set against 0.90, and 1.02 on 27 MB of
+/// documents against 0.98.
+const LEND_BELOW: usize = 8;
+const STOP_LENDING_AT: usize = 32;
+
 /// Consecutive ops: for each its match count, then its (length, distance) pairs. Only
 /// whole ops: a walker hands a batch over between two.
 type Batch = Vec<u32>;
 
 /// The parser's side: merges its near matches with the walkers'.
 pub(crate) struct MatchThread {
-    /// One walker (`Share::All`) or two (the even half's, then the odd half's).
+    /// One walker thread (the buckets outside the parser's share) or two (the even
+    /// half's, then the odd half's).
     walkers: Vec<Walker>,
-    /// While a position's number is below this, its op comes from its bucket's walker.
+    /// While a position's number is below this, its op comes from its bucket's walker
+    /// (two walker threads).
     split_end: i32,
+    /// With one walker thread: walks the positions it lends the parser.
+    own: Option<TreeWalker>,
+    /// The op of the position the parser last walked itself, and how far it is read.
+    own_op: Vec<u32>,
+    own_cursor: usize,
     idle: Idle,
     near: NearHashes,
+}
+
+/// Where the op of a position comes from.
+#[derive(Clone, Copy)]
+enum OpFrom {
+    Walker(usize),
+    Parser,
+}
+
+/// What a walker thread and the parser share so that the thread can lend the parser
+/// positions to walk (`Share::Lend`): it lends while the parser would wait for it,
+/// and stops where the parser is the slower side (see `Recorder::adjust_lending`).
+struct Lending {
+    /// Batches sent and not taken yet.
+    queued: AtomicUsize,
+    /// The number of the last lent position the parser has walked. Its store releases
+    /// that walk's tree writes to the thread, which waits for it before walking the
+    /// lent buckets again.
+    walked: AtomicI32,
+}
+
+impl Lending {
+    fn new() -> Arc<Lending> {
+        Arc::new(Lending { queued: AtomicUsize::new(0), walked: AtomicI32::new(i32::MIN) })
+    }
 }
 
 /// What the parser does while it waits for the walkers' ops: work that the walkers
@@ -113,13 +160,14 @@ struct Walker {
     spent: Sender<Batch>,
     batch: Batch,
     cursor: usize,
+    lending: Arc<Lending>,
     thread: Option<JoinHandle<()>>,
 }
 
 impl MatchThread {
     /// Starts the walkers, each with its own window from `window` (the same shape as
-    /// the parser's): two if `two_walkers` and the system gives the threads, else one;
-    /// an error when it refuses even one.
+    /// the parser's): two if `two_walkers` and the system gives the threads, else one
+    /// and the parser's own share; an error when it refuses even one.
     pub(crate) fn start(
         window: impl Fn() -> LzEncoderData,
         dict_size: u32,
@@ -127,35 +175,54 @@ impl MatchThread {
         two_walkers: bool,
     ) -> std::io::Result<MatchThread> {
         let cyclic_size = dict_size as i32 + 1;
-        let mut walkers = Vec::new();
-        let (done, done_in) = sync_channel(1);
-        let halves =
-            [(Share::Half { odd: false }, Handover::Wait(done_in)), (Share::Half { odd: true }, Handover::Tell(done))];
         let tree = Tree::new(cyclic_size);
-        let tree_for_idle = tree.clone();
-        let heads = SharedHeads::new(dict_size);
-        let mut split_end = 0;
+        let mut thread = MatchThread {
+            walkers: Vec::new(),
+            split_end: i32::MIN,
+            own: None,
+            own_op: Vec::new(),
+            own_cursor: 0,
+            idle: Idle { heads: SharedHeads::new(dict_size, Split::Halves), tree: tree.clone(), unfaulted: 0, sent: 0 },
+            near: NearHashes::new(dict_size),
+        };
         if two_walkers {
+            let (done, done_in) = sync_channel(1);
+            let halves = [
+                (Share::Half { odd: false }, Handover::Wait(done_in)),
+                (Share::Half { odd: true }, Handover::Tell(done)),
+            ];
             for (share, handover) in halves {
-                match Walker::start(window(), tree.clone(), heads.clone(), share, handover, dict_size, depth_limit) {
+                let heads = thread.idle.heads.clone();
+                match Walker::start(window(), tree.clone(), heads, share, handover, dict_size, depth_limit) {
                     Ok((walker, end)) => {
-                        walkers.push(walker);
-                        split_end = end;
+                        thread.walkers.push(walker);
+                        thread.split_end = end;
                     }
                     Err(_) => break,
                 }
             }
+            if thread.walkers.len() == 2 {
+                return Ok(thread);
+            }
+            // Stop the half started, if any (it has walked nothing).
+            thread.walkers.clear();
+            thread.split_end = i32::MIN;
         }
-        if walkers.len() < 2 {
-            // Stop the half started, if any, and walk everything on one thread.
-            walkers.clear();
-            let (walker, _) =
-                Walker::start(window(), tree, heads.clone(), Share::All, Handover::None, dict_size, depth_limit)?;
-            walkers.push(walker);
-            split_end = 0;
-        }
-        let idle = Idle { heads, tree: tree_for_idle, unfaulted: 0, sent: 0 };
-        Ok(MatchThread { walkers, split_end, idle, near: NearHashes::new(dict_size) })
+        let heads = SharedHeads::new(dict_size, Split::Lendable);
+        thread.idle.heads = heads.clone();
+        let window = window();
+        let own = TreeWalker::new(
+            tree.clone(),
+            Share::Half { odd: true },
+            dict_size,
+            window.nice_len,
+            window.match_len_max,
+            depth_limit,
+        );
+        let (walker, _) = Walker::start(window, tree, heads, Share::All, Handover::None, dict_size, depth_limit)?;
+        thread.walkers.push(walker);
+        thread.own = Some(own);
+        Ok(thread)
     }
 
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
@@ -179,7 +246,7 @@ impl MatchThread {
         }
     }
 
-    /// Which walker has the op of the position `bytes` start at, which `near` has
+    /// Which walker thread has the op of the position `bytes` start at, which `near` has
     /// just numbered.
     #[inline(always)]
     fn walker_of(&mut self, bytes: &[u8]) -> usize {
@@ -188,15 +255,50 @@ impl MatchThread {
             self.split_end = i32::MIN;
             return 0;
         }
-        (bucket_half(hash4_slot(bytes, self.idle.heads.mask)) != 0) as usize
+        (bucket_mark(Split::Halves, hash4_slot(bytes, self.idle.heads.mask)) != 0) as usize
+    }
+
+    /// Where the op of the window's position comes from, which has `avail` bytes after
+    /// it and which `near` has just numbered, and its match count. Walks the position
+    /// if it is lent.
+    #[inline(always)]
+    fn op(&mut self, window: &LzEncoderData, avail: i32) -> (OpFrom, u32) {
+        let walker = self.walker_of(window.read_buffer());
+        let count = self.walkers[walker].next(&mut self.idle);
+        if count != LENT {
+            return (OpFrom::Walker(walker), count);
+        }
+        let head = self.walkers[walker].next(&mut self.idle);
+        let own = self.own.as_mut().expect("a position lent to a parser that does not walk");
+        self.own_op.clear();
+        own.walk_lent(window, avail, head, self.near.lz_pos, &mut self.own_op);
+        #[cfg(test)]
+        tests::LENT_WALKS.fetch_add(1, Relaxed);
+        self.walkers[walker].lending.walked.store(self.near.lz_pos, Release);
+        self.own_cursor = 1;
+        (OpFrom::Parser, self.own_op[0])
+    }
+
+    /// The next number of the op of a position.
+    #[inline(always)]
+    fn take(&mut self, from: OpFrom) -> u32 {
+        match from {
+            OpFrom::Walker(walker) => self.walkers[walker].next(&mut self.idle),
+            OpFrom::Parser => {
+                self.own_cursor += 1;
+                self.own_op[self.own_cursor - 1]
+            }
+        }
     }
 
     /// Passes over the matches of an op that are not needed, which are in the batch
     /// its count came in (a walker hands over only whole ops).
-    fn drop_pairs(&mut self, walker: usize, count: u32) {
-        let walker = &mut self.walkers[walker];
-        walker.cursor += 2 * count as usize;
-        debug_assert!(walker.cursor <= walker.batch.len());
+    fn drop_pairs(&mut self, from: OpFrom, count: u32) {
+        if let OpFrom::Walker(walker) = from {
+            let walker = &mut self.walkers[walker];
+            walker.cursor += 2 * count as usize;
+            debug_assert!(walker.cursor <= walker.batch.len());
+        }
     }
 }
 
@@ -216,7 +318,17 @@ impl Walker {
         let (events, events_in) = channel();
         let (batches_out, batches) = sync_channel(BATCHES_AHEAD);
         let (spent, spent_in) = channel();
-        let recorder = Recorder { walker, handover, batch: Vec::new(), ops: 0, out: batches_out, spent: spent_in };
+        let lending = Lending::new();
+        let recorder = Recorder {
+            walker,
+            handover,
+            batch: Vec::new(),
+            ops: 0,
+            out: batches_out,
+            spent: spent_in,
+            lending: lending.clone(),
+            may_lend: share == Share::All,
+        };
         let thread = std::thread::Builder::new()
             .name("lzma-match-finder".into())
             .spawn(move || run(window, recorder, events_in, &heads, dict_size))?;
@@ -226,6 +338,7 @@ impl Walker {
             spent,
             batch: Vec::new(),
             cursor: 0,
+            lending,
             thread: Some(thread),
         };
         Ok((walker, split_end))
@@ -244,6 +357,7 @@ impl Walker {
                     Err(_) => break batches.recv().expect(STOPPED),
                 }
             };
+            self.lending.queued.fetch_sub(1, Relaxed);
             let mut spent = std::mem::replace(&mut self.batch, batch);
             spent.clear();
             // A closed channel: the thread is gone, and `recv` above says so next time.
@@ -266,8 +380,7 @@ impl MatchFind for MatchThread {
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         self.near.prefetch_ahead(window);
         let (mut delta2, delta3) = self.near.insert(window.read_buffer());
-        let walker = self.walker_of(window.read_buffer());
-        let tree_count = self.walkers[walker].next(&mut self.idle);
+        let (from, tree_count) = self.op(window, avail);
         let cyclic_size = self.near.cyclic_size;
 
         // As BT4: a 2-byte hash hit whose first byte matches matches in both bytes, a
@@ -289,15 +402,14 @@ impl MatchFind for MatchThread {
             len_best = extend_match(&window.buf, window.read_pos, len_best, delta2, match_len_limit);
             matches.len[matches.count as usize - 1] = len_best as u32;
             if len_best >= nice_len_limit {
-                self.drop_pairs(walker, tree_count);
+                self.drop_pairs(from, tree_count);
                 return;
             }
         }
         // The tree's matches, longer than the best so far (see `tree_walk`).
         let mut len_best = len_best.max(3) as u32;
-        let (walker, idle) = (&mut self.walkers[walker], &mut self.idle);
         for _ in 0..tree_count {
-            let (len, dist) = (walker.next(idle), walker.next(idle));
+            let (len, dist) = (self.take(from), self.take(from));
             if len > len_best {
                 len_best = len;
                 matches.len[matches.count as usize] = len;
@@ -309,12 +421,12 @@ impl MatchFind for MatchThread {
 
     fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
         for _ in 0..len {
-            if window.move_pos(window.nice_len as i32, 4) != 0 {
+            let avail = window.move_pos(window.nice_len as i32, 4);
+            if avail != 0 {
                 self.near.prefetch_ahead(window);
                 self.near.insert(window.read_buffer());
-                let walker = self.walker_of(window.read_buffer());
-                let tree_count = self.walkers[walker].next(&mut self.idle);
-                self.drop_pairs(walker, tree_count);
+                let (from, tree_count) = self.op(window, avail);
+                self.drop_pairs(from, tree_count);
             }
         }
     }
@@ -323,8 +435,10 @@ impl MatchFind for MatchThread {
 impl Drop for MatchThread {
     fn drop(&mut self) {
         // Every walker's channels first: the even half's walker may be waiting for the
-        // odd one, which only stops once its own channels close.
+        // odd one, which only stops once its own channels close. A lending walker may be
+        // waiting for the parser's walks.
         for walker in &mut self.walkers {
+            walker.lending.walked.store(i32::MAX, Release);
             walker.events.take();
             walker.batches.take();
         }
@@ -411,6 +525,10 @@ struct Recorder {
     ops: usize,
     out: SyncSender<Batch>,
     spent: Receiver<Batch>,
+    lending: Arc<Lending>,
+    /// Whether this thread may lend positions to the parser: the only walker thread,
+    /// before the split end.
+    may_lend: bool,
 }
 
 impl Recorder {
@@ -429,7 +547,57 @@ impl Recorder {
         }
         let empty = self.spent.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH_OPS * 4));
         let batch = std::mem::replace(&mut self.batch, empty);
-        self.out.send(batch).is_ok()
+        // Counted before it can be taken, so the count never goes below 0.
+        let queued = self.lending.queued.fetch_add(1, Relaxed) + 1;
+        if self.out.send(batch).is_err() {
+            return false;
+        }
+        if self.may_lend {
+            self.adjust_lending(queued);
+        }
+        true
+    }
+
+    /// Lends the parser the positions of the marked buckets from the next one on once
+    /// the parser is close behind this thread, and stops once this thread is far
+    /// ahead (the parser is the slower side there). Between the two, the lead of up to
+    /// `BATCHES_AHEAD` batches absorbs the changes of which side is slower.
+    fn adjust_lending(&mut self, queued: usize) {
+        let lending = self.walker.share() == Some(Share::Lend);
+        #[cfg(test)]
+        if tests::LENDING_AT_EVERY_OTHER_BATCH.load(Relaxed) {
+            if lending {
+                self.walker.stop_lending();
+            } else if self.walker.may_lend() {
+                self.walker.start_lending();
+            }
+            return;
+        }
+        if !lending && queued <= LEND_BELOW && self.walker.may_lend() {
+            self.walker.start_lending();
+        } else if lending && queued >= STOP_LENDING_AT {
+            self.walker.stop_lending();
+        }
+    }
+
+    /// Tells the walker how far the parser has walked the positions lent to it.
+    fn note_parser_walked(&mut self) {
+        if self.may_lend {
+            self.walker.parser_walked(self.lending.walked.load(Acquire));
+        }
+    }
+
+    /// At the split end, where sharing the tree ends: waits until the parser has
+    /// walked every position lent (this thread is ahead, with every op it made sent,
+    /// and the parser catches up), and lends no more.
+    fn take_back(&mut self) {
+        self.walker.stop_lending();
+        let last = self.walker.last_lent();
+        while self.lending.walked.load(Acquire) < last {
+            std::thread::sleep(std::time::Duration::from_micros(50));
+        }
+        self.note_parser_walked();
+        self.may_lend = false;
     }
 
     /// At the split end, hands the tree over (see `Handover`). Every op before it is
@@ -449,7 +617,8 @@ impl Recorder {
                 let _ = done.send(());
                 self.walker.set_share(None);
             }
-            Handover::None => self.walker.set_share(Some(Share::All)),
+            // A lending walker: from the split end on, it walks every position.
+            Handover::None => self.take_back(),
         }
         alive
     }
@@ -457,12 +626,14 @@ impl Recorder {
     /// The positions with a whole `match_len_max` after them, up to a full batch.
     fn run(&mut self, window: &mut LzEncoderData) -> bool {
         let alive = self.leave_split_if_at_end();
+        self.note_parser_walked();
         let walked = self.walker.run(window, BATCH_OPS - self.ops, &mut self.batch);
         alive && self.counted(walked)
     }
 
     fn step(&mut self, window: &mut LzEncoderData) -> bool {
         let alive = self.leave_split_if_at_end();
+        self.note_parser_walked();
         self.walker.step(window, &mut self.batch);
         alive && self.counted(1)
     }
@@ -542,9 +713,17 @@ fn run(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::lzma::lz_encoder::{LzEncoder, WindowShape};
+    use std::sync::atomic::AtomicBool;
+
+    /// Makes every lending walker start and stop lending at alternate batches, so that
+    /// a test goes through every change of who walks the lent buckets many times
+    /// (whatever else runs meanwhile: the stream must not change either way).
+    pub(crate) static LENDING_AT_EVERY_OTHER_BATCH: AtomicBool = AtomicBool::new(false);
+    /// Positions walked by a parser, lent by its walker thread.
+    pub(crate) static LENT_WALKS: AtomicUsize = AtomicUsize::new(0);
 
     /// Two walkers must really be in use where threads are given (the stream is the
     /// same with one, so the byte-identity test alone would not notice them gone), and
@@ -563,7 +742,7 @@ mod tests {
         assert_eq!(thread.walkers.len(), 2);
         assert!(thread.split_end > 0);
 
-        let mut hasher = crate::lzma::heads::HeadHasher::new(dict_size);
+        let mut hasher = crate::lzma::heads::HeadHasher::new(dict_size, Split::Halves);
         let heads = hasher.hash(&crate::lzma::tests::sample(1 << 20));
         let odd = heads.iter().filter(|&&head| head < 0).count();
         let share = odd as f64 / heads.len() as f64;

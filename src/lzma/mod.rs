@@ -411,6 +411,29 @@ mod tests {
         feed(Lzma2Writer::with_match_thread(Vec::new(), options.clone(), walkers), data).finish().unwrap()
     }
 
+    /// With one match-finder thread, the parser walks the positions the thread lends it
+    /// (`match_thread::Lending`), which changes with which side is slower. Starting and
+    /// stopping to lend at every other batch, in the middle of the stream and across
+    /// the split end, must leave the stream byte for byte the crate's.
+    #[test]
+    fn lending_the_parser_walks_keeps_the_stream() {
+        use super::match_thread::tests::{LENDING_AT_EVERY_OTHER_BATCH, LENT_WALKS};
+        use std::sync::atomic::Ordering::Relaxed;
+        let data = sample(3 << 20);
+        let mut options = Lzma2Options::with_preset(9);
+        // No split end; a split end and, in tests, renumbering (see `bt4::max_pos`).
+        for dict_size in [4 << 20, 1 << 20] {
+            options.lzma_options.dict_size = dict_size;
+            let expected = upstream(&data, &options);
+            LENDING_AT_EVERY_OTHER_BATCH.store(true, Relaxed);
+            let lent_before = LENT_WALKS.load(Relaxed);
+            let got = ours(&data, &options, 1);
+            LENDING_AT_EVERY_OTHER_BATCH.store(false, Relaxed);
+            assert!(LENT_WALKS.load(Relaxed) > lent_before, "nothing was lent");
+            assert!(got == expected, "lending with a {dict_size}-byte dictionary changed the stream");
+        }
+    }
+
     fn upstream(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
         feed(lzma_rust2::Lzma2Writer::new(Vec::new(), options.clone()), data).finish().unwrap()
     }

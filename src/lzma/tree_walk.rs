@@ -11,13 +11,18 @@
 //! Each position's result is an "op" appended to a `Vec<u32>`: the match count, then
 //! the (length, distance − 1) pairs.
 //!
-//! Two walkers can share one tree (`Share::Half`). BT4 keeps one tree per hash-4
-//! bucket, and a walk only reads and writes the nodes of its own bucket's positions,
-//! so a walker that takes only the buckets of one half (`bucket_half`) never touches a
-//! node the other walks, and each finds exactly what one walker alone would. That holds
-//! while no node slot is reused: until the window has taken `cyclic_size` positions.
-//! There the walker of the odd half stops, and the even one, once told that the odd
-//! one is done, walks every position from then on.
+//! Two walks can share one tree. BT4 keeps one tree per hash-4 bucket, and a walk only
+//! reads and writes the nodes of its own bucket's positions, so a walker that takes
+//! only some of the buckets (`bucket_mark`) never touches a node another walks, and
+//! each finds exactly what one walker alone would. That holds while no node slot is
+//! reused: until the window has taken `cyclic_size` positions, the split end.
+//! - Two walker threads take half the buckets each (`Share::Half`). At the split end
+//!   the walker of the odd half stops, and the even one, once told that the odd one
+//!   is done, walks every position from then on.
+//! - One walker thread may lend the parser the positions of one bucket in eight
+//!   (`Share::Lend`; when, see `match_thread`). A bucket lent is the parser's until
+//!   the parser has walked its last position lent; at the split end the walker waits
+//!   for that, and lends no more.
 
 use super::bt4::{max_pos, prefetch_candidate};
 use super::extend_match;
@@ -34,15 +39,34 @@ pub(crate) fn len_limits(window: &LzEncoderData, avail: i32) -> (i32, i32) {
     (avail.min(window.match_len_max as i32), avail.min(window.nice_len as i32))
 }
 
-/// Bit 31 of a head (never set in a position number) marks the odd half's buckets.
+/// Bit 31 of a head (never set in a position number) marks the buckets of the odd
+/// half, or those that may be lent.
 const ODD_HALF: u32 = 1 << 31;
 
-/// Which half of the hash-4 buckets the slot `slot` belongs to, as a mark for its head.
-/// Any function of the slot splits the trees; the parity of all its bits keeps the
-/// halves even where the low bits follow a few input bytes (text, tables).
+/// Which buckets a head's mark picks out. Any function of the slot splits the trees.
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub(crate) enum Split {
+    /// The odd half, for two walker threads: the parity of all the slot's bits keeps
+    /// the halves even where the low bits follow a few input bytes (text, tables).
+    Halves,
+    /// One bucket in `1 << LENDABLE_BITS`, which one walker thread may lend.
+    Lendable,
+}
+
+/// One bucket in eight may be lent. Measured as a fixed share, before lending was
+/// adaptive: on the 63 MB bench set one in eight took 0.96 of the time of no share,
+/// one in sixteen 0.98 and one in four 1.04 (medians of 4 rounds).
+const LENDABLE_BITS: u32 = 3;
+
+/// The mark for the head of a position in the bucket `slot`: `ODD_HALF` where `split`
+/// picks the bucket out, else 0.
 #[inline(always)]
-pub(crate) fn bucket_half(slot: usize) -> u32 {
-    (slot.count_ones() & 1) << 31
+pub(crate) fn bucket_mark(split: Split, slot: usize) -> u32 {
+    match split {
+        Split::Halves => (slot.count_ones() & 1) << 31,
+        // The top bits of a multiplicative hash of the whole slot.
+        Split::Lendable => (((slot as u32).wrapping_mul(0x9E37_79B9) >> (32 - LENDABLE_BITS)) == 0) as u32 * ODD_HALF,
+    }
 }
 
 /// The positions a walker walks.
@@ -53,7 +77,13 @@ pub(crate) enum Share {
     Half {
         odd: bool,
     },
+    /// Those of the unmarked buckets; each position of a marked one gets the op
+    /// `[LENT, head]` instead, for the parser to walk (`walk_lent`).
+    Lend,
 }
+
+/// The first number of a lent position's op (a match count is never this large).
+pub(crate) const LENT: u32 = u32::MAX;
 
 /// The tree's nodes, shared by the walkers. Atomics with relaxed ordering compile to
 /// plain loads and stores here; they keep a sharing mistake a matter of worse matches,
@@ -103,6 +133,14 @@ pub(crate) struct TreeWalker {
     own_bits: u32,
     /// The position number from which node slots are reused: a shared walk ends there.
     split_end: i32,
+    /// The first position lent since the parser last caught up with the lending (none:
+    /// `i32::MAX`): until it does, a marked bucket's last position may be lent and not
+    /// walked yet.
+    lend_from: i32,
+    /// The number of the last position lent, and of the last lent position the parser
+    /// is known to have walked (it walks them in order).
+    last_lent: i32,
+    parser_walked: i32,
     depth_limit: i32,
     /// The most pairs one op can hold: each is longer than the last, from 4 up to
     /// the longest match, and each costs one step of the walk.
@@ -137,6 +175,9 @@ impl TreeWalker {
             // The first position is numbered `cyclic_size + 1`; `cyclic_size` later its
             // slot is reused. Capped below renumbering, which a shared tree cannot do.
             split_end: cyclic_size.saturating_mul(2).saturating_add(1).min(max_pos(cyclic_size)),
+            lend_from: i32::MAX,
+            last_lent: i32::MIN,
+            parser_walked: i32::MIN,
             depth_limit,
             max_pairs: (depth_limit as usize).min(match_len_max.saturating_sub(3) as usize),
             cyclic_size,
@@ -154,6 +195,7 @@ impl TreeWalker {
         (self.own_mask, self.own_bits) = match share {
             Some(Share::All) => (0, 0),
             Some(Share::Half { odd }) => (ODD_HALF, if odd { ODD_HALF } else { 0 }),
+            Some(Share::Lend) => (ODD_HALF, 0),
             None => (0, 1),
         };
         self.share = share;
@@ -163,10 +205,52 @@ impl TreeWalker {
         self.split_end
     }
 
+    pub(crate) fn share(&self) -> Option<Share> {
+        self.share
+    }
+
     /// Whether this walker shares the tree and the next position is where sharing ends
     /// (see the module's comment): positions from there on need the tree to itself.
     pub(crate) fn at_split_end(&self) -> bool {
-        matches!(self.share, Some(Share::Half { .. })) && self.lz_pos + 1 >= self.split_end
+        self.shares_tree() && self.lz_pos + 1 >= self.split_end
+    }
+
+    fn shares_tree(&self) -> bool {
+        matches!(self.share, Some(Share::Half { .. } | Share::Lend)) || self.lend_from != i32::MAX
+    }
+
+    /// Lends the parser the positions of the marked buckets from the next one on.
+    pub(crate) fn start_lending(&mut self) {
+        if self.lend_from == i32::MAX {
+            self.lend_from = self.lz_pos + 1;
+        }
+        self.set_share(Some(Share::Lend));
+    }
+
+    /// Walks the marked buckets again from the next position on, each once the parser
+    /// has walked the positions lent in it: until then, a position whose bucket's last
+    /// one is lent and not known to be walked is lent too.
+    pub(crate) fn stop_lending(&mut self) {
+        self.set_share(Some(Share::All));
+    }
+
+    /// The parser has walked every lent position up to `walked`.
+    pub(crate) fn parser_walked(&mut self, walked: i32) {
+        self.parser_walked = walked;
+        if walked >= self.last_lent && self.share != Some(Share::Lend) {
+            self.lend_from = i32::MAX;
+        }
+    }
+
+    /// Whether positions from the next one on may still be lent: before the split end
+    /// (after renumbering, which comes later, there is none).
+    pub(crate) fn may_lend(&self) -> bool {
+        self.lz_pos + 1 < self.split_end
+    }
+
+    /// The number of the last position lent, if any.
+    pub(crate) fn last_lent(&self) -> i32 {
+        self.last_lent
     }
 
     #[inline(always)]
@@ -195,7 +279,19 @@ impl TreeWalker {
         self.next_lz_pos();
         self.next_cyclic_pos();
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
-        self.walk(window, match_len_limit, nice_len_limit, out);
+        let _ = self.walk(window, match_len_limit, nice_len_limit, out);
+    }
+
+    /// Walks the position lent with `head` (its op `[LENT, head]`), numbered `lz_pos`,
+    /// which is the window's, with `avail` bytes after it; appends its op to `out`.
+    /// Only before the split end, where no renumbering has happened: the position's
+    /// tree slot follows from its number.
+    pub(crate) fn walk_lent(&mut self, window: &LzEncoderData, avail: i32, head: u32, lz_pos: i32, out: &mut Vec<u32>) {
+        debug_assert!(lz_pos < self.split_end && self.owns(head as i32));
+        self.lz_pos = lz_pos;
+        self.cyclic_pos = (lz_pos - self.cyclic_size - 1).rem_euclid(self.cyclic_size);
+        let (match_len_limit, nice_len_limit) = len_limits(window, avail);
+        let _ = self.walk_from(head as i32, window, match_len_limit, nice_len_limit, out);
     }
 
     /// Walks up to `most` of the positions that have a whole `match_len_max` after them,
@@ -204,10 +300,7 @@ impl TreeWalker {
     pub(crate) fn run(&mut self, window: &mut LzEncoderData, most: usize, out: &mut Vec<u32>) -> usize {
         let full = window.write_pos - window.read_pos - window.match_len_max as i32;
         let before_renumbering = max_pos(self.cyclic_size) - self.lz_pos - 1;
-        let before_split_end = match self.share {
-            Some(Share::Half { .. }) => self.split_end - self.lz_pos - 1,
-            _ => i32::MAX,
-        };
+        let before_split_end = if self.shares_tree() { self.split_end - self.lz_pos - 1 } else { i32::MAX };
         let count = (full.min(before_renumbering).min(before_split_end).max(0) as usize)
             .min(most)
             .min(self.heads.len() - self.next_head);
@@ -221,7 +314,7 @@ impl TreeWalker {
             window.read_pos += 1;
             self.lz_pos += 1;
             self.next_cyclic_pos();
-            self.walk(window, match_len_limit, nice_len_limit, out);
+            let _ = self.walk(window, match_len_limit, nice_len_limit, out);
         }
         count
     }
@@ -239,6 +332,8 @@ impl TreeWalker {
                 }
             }
             self.lz_pos -= offset;
+            // Past the split end for good: renumbering takes `lz_pos` back below it.
+            self.split_end = i32::MIN;
         }
     }
 
@@ -267,15 +362,46 @@ impl TreeWalker {
 
     /// BT4's tree walk at the current position from its hash-4 head, starting with a
     /// best length of 3, if the position is this walker's; appends the op to `out`.
+    /// True if it walked.
     #[inline(always)]
-    fn walk(&mut self, window: &LzEncoderData, match_len_limit: i32, nice_len_limit: i32, out: &mut Vec<u32>) {
+    fn walk(&mut self, window: &LzEncoderData, match_len_limit: i32, nice_len_limit: i32, out: &mut Vec<u32>) -> bool {
         // The sender hashes every position as soon as its 4 bytes are known, and a
         // position is only walked once at least 4 bytes follow it.
         let head = self.heads[self.next_head];
         self.next_head += 1;
         self.prefetch_ahead(window);
+        self.walk_from(head, window, match_len_limit, nice_len_limit, out)
+    }
+
+    fn lend(&mut self, head: i32, out: &mut Vec<u32>) {
+        out.extend_from_slice(&[LENT, head as u32]);
+        self.last_lent = self.lz_pos;
+    }
+
+    /// `walk` from the head `head`.
+    #[inline(always)]
+    fn walk_from(
+        &mut self,
+        head: i32,
+        window: &LzEncoderData,
+        match_len_limit: i32,
+        nice_len_limit: i32,
+        out: &mut Vec<u32>,
+    ) -> bool {
         if !self.owns(head) {
-            return;
+            if self.share == Some(Share::Lend) {
+                self.lend(head, out);
+            }
+            return false;
+        }
+        if self.lend_from != i32::MAX && head as u32 & ODD_HALF != 0 {
+            // Lending has stopped, and the parser may still have to walk this bucket's
+            // last position: walking this one now would miss that walk's nodes.
+            let last = (head as u32 & !ODD_HALF) as i32;
+            if last >= self.lend_from && last > self.parser_walked {
+                self.lend(head, out);
+                return false;
+            }
         }
         let mut current_match = (head as u32 & !ODD_HALF) as i32;
         out.reserve(1 + 2 * self.max_pairs);
@@ -348,6 +474,7 @@ impl TreeWalker {
             *out.as_mut_ptr().add(op) = count as u32;
             out.set_len(op + 1 + 2 * count);
         }
+        true
     }
 }
 
