@@ -74,8 +74,8 @@ type Batch = Vec<u32>;
 
 /// The parser's side: merges its near matches with the walkers'.
 pub(crate) struct MatchThread {
-    /// One walker thread (the buckets outside the parser's share) or two (the even
-    /// half's, then the odd half's).
+    /// One walker thread, which may lend the parser positions, or two (the even half's,
+    /// then the odd half's).
     walkers: Vec<Walker>,
     /// While a position's number is below this, its op comes from its bucket's walker
     /// (two walker threads).
@@ -103,8 +103,8 @@ struct Lending {
     /// Batches sent and not taken yet.
     queued: AtomicUsize,
     /// The number of the last lent position the parser has walked. Its store releases
-    /// that walk's tree writes to the thread, which waits for it before walking the
-    /// lent buckets again.
+    /// that walk's tree writes to the thread, which reads it before walking a lent
+    /// bucket again (see `TreeWalker::stop_lending`).
     walked: AtomicI32,
 }
 
@@ -166,8 +166,8 @@ struct Walker {
 
 impl MatchThread {
     /// Starts the walkers, each with its own window from `window` (the same shape as
-    /// the parser's): two if `two_walkers` and the system gives the threads, else one
-    /// and the parser's own share; an error when it refuses even one.
+    /// the parser's): two if `two_walkers` and the system gives the threads, else one,
+    /// which may lend the parser positions; an error when it refuses even one.
     pub(crate) fn start(
         window: impl Fn() -> LzEncoderData,
         dict_size: u32,
