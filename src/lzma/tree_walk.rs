@@ -279,7 +279,7 @@ impl TreeWalker {
         self.next_lz_pos();
         self.next_cyclic_pos();
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
-        let _ = self.walk(window, match_len_limit, nice_len_limit, out);
+        self.walk(window, match_len_limit, nice_len_limit, out);
     }
 
     /// Walks the position lent with `head` (its op `[LENT, head]`), numbered `lz_pos`,
@@ -291,7 +291,7 @@ impl TreeWalker {
         self.lz_pos = lz_pos;
         self.cyclic_pos = (lz_pos - self.cyclic_size - 1).rem_euclid(self.cyclic_size);
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
-        let _ = self.walk_from(head as i32, window, match_len_limit, nice_len_limit, out);
+        self.walk_from(head as i32, window, match_len_limit, nice_len_limit, out);
     }
 
     /// Walks up to `most` of the positions that have a whole `match_len_max` after them,
@@ -314,7 +314,7 @@ impl TreeWalker {
             window.read_pos += 1;
             self.lz_pos += 1;
             self.next_cyclic_pos();
-            let _ = self.walk(window, match_len_limit, nice_len_limit, out);
+            self.walk(window, match_len_limit, nice_len_limit, out);
         }
         count
     }
@@ -362,9 +362,8 @@ impl TreeWalker {
 
     /// BT4's tree walk at the current position from its hash-4 head, starting with a
     /// best length of 3, if the position is this walker's; appends the op to `out`.
-    /// True if it walked.
     #[inline(always)]
-    fn walk(&mut self, window: &LzEncoderData, match_len_limit: i32, nice_len_limit: i32, out: &mut Vec<u32>) -> bool {
+    fn walk(&mut self, window: &LzEncoderData, match_len_limit: i32, nice_len_limit: i32, out: &mut Vec<u32>) {
         // The sender hashes every position as soon as its 4 bytes are known, and a
         // position is only walked once at least 4 bytes follow it.
         let head = self.heads[self.next_head];
@@ -387,12 +386,12 @@ impl TreeWalker {
         match_len_limit: i32,
         nice_len_limit: i32,
         out: &mut Vec<u32>,
-    ) -> bool {
+    ) {
         if !self.owns(head) {
             if self.share == Some(Share::Lend) {
                 self.lend(head, out);
             }
-            return false;
+            return;
         }
         if self.lend_from != i32::MAX && head as u32 & ODD_HALF != 0 {
             // Lending has stopped, and the parser may still have to walk this bucket's
@@ -400,7 +399,7 @@ impl TreeWalker {
             let last = (head as u32 & !ODD_HALF) as i32;
             if last >= self.lend_from && last > self.parser_walked {
                 self.lend(head, out);
-                return false;
+                return;
             }
         }
         let mut current_match = (head as u32 & !ODD_HALF) as i32;
@@ -474,7 +473,6 @@ impl TreeWalker {
             *out.as_mut_ptr().add(op) = count as u32;
             out.set_len(op + 1 + 2 * count);
         }
-        true
     }
 }
 
