@@ -175,42 +175,39 @@ impl MatchThread {
         depth_limit: i32,
         two_walkers: bool,
     ) -> std::io::Result<MatchThread> {
-        let cyclic_size = dict_size as i32 + 1;
-        let tree = Tree::new(cyclic_size);
-        let mut thread = MatchThread {
-            walkers: Vec::new(),
-            split_end: i32::MIN,
-            own: None,
+        let tree = Tree::new(dict_size as i32 + 1);
+        let thread = |walkers, split_end, own, heads: Arc<SharedHeads>| MatchThread {
+            walkers,
+            split_end,
+            own,
             own_op: Vec::new(),
             own_cursor: 0,
-            idle: Idle { heads: SharedHeads::new(dict_size, Split::Halves), tree: tree.clone(), unfaulted: 0, sent: 0 },
+            idle: Idle { heads, tree: tree.clone(), unfaulted: 0, sent: 0 },
             near: NearHashes::new(dict_size),
         };
         if two_walkers {
+            let heads = SharedHeads::new(dict_size, Split::Halves);
             let (done, done_in) = sync_channel(1);
             let halves = [
                 (Share::Half { odd: false }, Handover::Wait(done_in)),
                 (Share::Half { odd: true }, Handover::Tell(done)),
             ];
+            let (mut walkers, mut split_end) = (Vec::new(), i32::MIN);
             for (share, handover) in halves {
-                let heads = thread.idle.heads.clone();
-                match Walker::start(window(), tree.clone(), heads, share, handover, dict_size, depth_limit) {
+                match Walker::start(window(), tree.clone(), heads.clone(), share, handover, dict_size, depth_limit) {
                     Ok((walker, end)) => {
-                        thread.walkers.push(walker);
-                        thread.split_end = end;
+                        walkers.push(walker);
+                        split_end = end;
                     }
                     Err(_) => break,
                 }
             }
-            if thread.walkers.len() == 2 {
-                return Ok(thread);
+            if walkers.len() == 2 {
+                return Ok(thread(walkers, split_end, None, heads));
             }
-            // Stop the half started, if any (it has walked nothing).
-            thread.walkers.clear();
-            thread.split_end = i32::MIN;
+            // The half started, if any, has walked nothing: dropping it stops it.
         }
         let heads = SharedHeads::new(dict_size, Split::Lendable);
-        thread.idle.heads = heads.clone();
         let window = window();
         let own = TreeWalker::new(
             tree.clone(),
@@ -220,10 +217,9 @@ impl MatchThread {
             window.match_len_max,
             depth_limit,
         );
-        let (walker, _) = Walker::start(window, tree, heads, Share::All, Handover::None, dict_size, depth_limit)?;
-        thread.walkers.push(walker);
-        thread.own = Some(own);
-        Ok(thread)
+        let (walker, _) =
+            Walker::start(window, tree.clone(), heads.clone(), Share::All, Handover::None, dict_size, depth_limit)?;
+        Ok(thread(vec![walker], i32::MIN, Some(own), heads))
     }
 
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
