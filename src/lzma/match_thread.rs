@@ -69,6 +69,11 @@ const BATCHES_AHEAD: usize = 64;
 const LEND_BELOW: usize = 8;
 const STOP_LENDING_AT: usize = 32;
 
+/// Data gathered before it goes to the walkers as one chunk. Files come one write each,
+/// and a chunk of each small file made hundreds of chunks in flight (the input runs 8
+/// MiB ahead of the parser), each with buffers of its own.
+const CHUNK_BYTES: usize = 256 << 10;
+
 /// Consecutive ops: for each its match count, then its (length, distance) pairs. Only
 /// whole ops: a walker hands a batch over between two.
 type Batch = Vec<u32>;
@@ -88,6 +93,9 @@ pub(crate) struct MatchThread {
     own_cursor: usize,
     idle: Idle,
     near: NearHashes,
+    /// Data not sent to the walkers yet: it goes before any other event, and before
+    /// the parser needs the ops of its positions.
+    staged: Vec<u8>,
 }
 
 /// Where the op of a position comes from.
@@ -184,6 +192,7 @@ impl MatchThread {
             own_cursor: 0,
             idle: Idle { heads, tree: tree.clone(), unfaulted: 0, sent: 0 },
             near: NearHashes::new(dict_size),
+            staged: Vec::new(),
         };
         if two_walkers {
             let heads = SharedHeads::new(dict_size, Split::Halves);
@@ -225,18 +234,45 @@ impl MatchThread {
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
-        let chunk = self.idle.heads.queue(kept);
-        self.idle.sent += kept.len();
-        self.send(Event::Preset(chunk));
-    }
-
-    pub(crate) fn send_data(&mut self, data: &[u8]) {
-        let chunk = self.idle.heads.queue(data);
+        self.send_staged();
+        let mut data = self.idle.heads.data_buffer(kept.len());
+        data.extend_from_slice(kept);
         self.idle.sent += data.len();
-        self.send(Event::Data(chunk));
+        let chunk = self.idle.heads.queue(data);
+        self.send_to_walkers(Event::Preset(chunk));
     }
 
+    /// Stages `data` for the walkers, and sends what is staged once it makes a chunk.
+    pub(crate) fn send_data(&mut self, data: &[u8]) {
+        if self.staged.len() + data.len() > CHUNK_BYTES {
+            self.send_staged();
+        }
+        if self.staged.capacity() == 0 {
+            self.staged = self.idle.heads.data_buffer(CHUNK_BYTES.max(data.len()));
+        }
+        self.staged.extend_from_slice(data);
+        if self.staged.len() >= CHUNK_BYTES {
+            self.send_staged();
+        }
+    }
+
+    #[inline(always)]
+    fn send_staged(&mut self) {
+        if !self.staged.is_empty() {
+            let data = std::mem::take(&mut self.staged);
+            self.idle.sent += data.len();
+            let chunk = self.idle.heads.queue(data);
+            self.send_to_walkers(Event::Data(chunk));
+        }
+    }
+
+    /// Sends a flush or the finish, after the data staged.
     pub(crate) fn send(&mut self, event: Event) {
+        self.send_staged();
+        self.send_to_walkers(event);
+    }
+
+    fn send_to_walkers(&mut self, event: Event) {
         for walker in &self.walkers {
             // A closed channel means the thread is gone; `next` reports that.
             let _ = walker.events.as_ref().map(|events| events.send(event.clone()));
@@ -369,6 +405,7 @@ impl Walker {
 impl MatchFind for MatchThread {
     /// `Bt4::find_matches`, with the tree's part taken from the thread.
     fn find_matches(&mut self, window: &mut LzEncoderData, matches: &mut Matches) {
+        self.send_staged();
         matches.count = 0;
         let avail = window.move_pos(window.nice_len as i32, 4);
         if avail == 0 {
@@ -417,6 +454,7 @@ impl MatchFind for MatchThread {
     }
 
     fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
+        self.send_staged();
         for _ in 0..len {
             let avail = window.move_pos(window.nice_len as i32, 4);
             if avail != 0 {
@@ -666,12 +704,13 @@ fn run(
     for event in events {
         let alive = match event {
             Event::Preset(dict) => {
-                recorder.walker.add_heads(&heads.heads_of(&dict));
+                recorder.walker.add_heads(heads.heads_of(&dict));
                 window.set_preset_dict(dict_size, &dict.data, &mut recorder);
+                heads.recycle(dict);
                 true
             }
             Event::Data(chunk) => {
-                recorder.walker.add_heads(&heads.heads_of(&chunk));
+                recorder.walker.add_heads(heads.heads_of(&chunk));
                 let data = &chunk.data;
                 let mut taken = 0;
                 let mut alive = true;
@@ -688,6 +727,7 @@ fn run(
                         alive = recorder.run(&mut window);
                     }
                 }
+                heads.recycle(chunk);
                 alive
             }
             Event::Flush | Event::Finish => {
@@ -740,7 +780,8 @@ pub(crate) mod tests {
         assert!(thread.split_end > 0);
 
         let mut hasher = crate::lzma::heads::HeadHasher::new(dict_size, Split::Halves);
-        let heads = hasher.hash(&crate::lzma::tests::sample(1 << 20));
+        let mut heads = Vec::new();
+        hasher.hash(&crate::lzma::tests::sample(1 << 20), &mut heads);
         let odd = heads.iter().filter(|&&head| head < 0).count();
         let share = odd as f64 / heads.len() as f64;
         assert!((0.4..0.6).contains(&share), "the odd half has {:.1}% of the positions", share * 100.0);
