@@ -89,10 +89,9 @@ fn armor_node_secures_a_debian_11_node_and_the_recovery_works_after_reboot() {
     // published procedure unlocks it verbatim.
     let _ = guest.ssh("researcher", "sudo -n systemctl reboot");
     std::thread::sleep(std::time::Duration::from_secs(10));
-    let back = common::wait_for("the guest back after reboot", std::time::Duration::from_secs(300), || {
+    common::wait_for("the guest back after reboot", std::time::Duration::from_secs(300), || {
         guest.ssh("researcher", "true").status.success().then_some(())
     });
-    let _ = back;
     let locked = ok(&guest.ssh("researcher", "findmnt -n $HOME || echo locked; ls ~/marker 2>&1 || true"), "locked");
     assert!(locked.contains("locked"), "{locked}");
     let recovery = format!(
@@ -108,7 +107,7 @@ fn armor_node_secures_a_debian_11_node_and_the_recovery_works_after_reboot() {
         "researcher",
         "sudo -n armorbox armor-node --no-upgrade --allow-ssh-from 192.0.2.0/24 > /tmp/last.log 2>&1 &",
     );
-    let shut_out = common::wait_for("SSH to be refused from the host", std::time::Duration::from_secs(60), || {
+    common::wait_for("SSH to be refused from the host", std::time::Duration::from_secs(60), || {
         (!Command::new(vm_script("ssh.sh"))
             .arg(guest.work.path())
             .args(["researcher", "true"])
@@ -117,5 +116,4 @@ fn armor_node_secures_a_debian_11_node_and_the_recovery_works_after_reboot() {
             .success())
         .then_some(())
     });
-    let _ = shut_out;
 }

@@ -449,8 +449,11 @@ fn a_truncated_or_damaged_archive_is_a_clear_error_and_leaves_no_complete_lookin
     }
 }
 
+/// An entry of a hand-built archive: its name, its Unix mode if any, its bytes.
+type HostileEntry<'a> = (&'a str, Option<u32>, &'a [u8]);
+
 /// Builds an archive with hand-picked entries, as an attacker would.
-fn hostile_archive(path: &Path, entries: &[(&str, Option<u32>, &[u8])]) {
+fn hostile_archive(path: &Path, entries: &[HostileEntry]) {
     use sevenz_rust2::{ArchiveEntry, ArchiveWriter};
     let mut writer = ArchiveWriter::create(path).unwrap();
     for (name, mode, data) in entries {
@@ -467,7 +470,7 @@ fn hostile_archive(path: &Path, entries: &[(&str, Option<u32>, &[u8])]) {
 #[test]
 fn hostile_archives_never_write_outside_the_target() {
     let w = TempDir::new().unwrap();
-    let cases: Vec<(&str, Vec<(&str, Option<u32>, &[u8])>)> = vec![
+    let cases: Vec<(&str, Vec<HostileEntry>)> = vec![
         ("dotdot.7z", vec![("ok.txt", None, b"fine"), ("../escaped.txt", None, b"evil")]),
         ("absolute.7z", vec![("/tmp/secarc-absolute-escape.txt", None, b"evil")]),
         ("through-link.7z", vec![("link", Some(0o120777), b"/tmp"), ("link/secarc-link-escape.txt", None, b"evil")]),

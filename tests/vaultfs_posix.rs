@@ -188,9 +188,9 @@ fn renames_including_noreplace_and_exchange() {
     assert_eq!(fs::read_to_string(m.p(&long)).unwrap(), "A");
     fs::rename(m.p(&long), m.p("a")).unwrap();
     use rustix::fs::{CWD, RenameFlags, renameat_with};
-    let err = renameat_with(CWD, &m.p("a"), CWD, &m.p("b"), RenameFlags::NOREPLACE).unwrap_err();
+    let err = renameat_with(CWD, m.p("a"), CWD, m.p("b"), RenameFlags::NOREPLACE).unwrap_err();
     assert_eq!(err, rustix::io::Errno::EXIST);
-    renameat_with(CWD, &m.p("a"), CWD, &m.p("b"), RenameFlags::EXCHANGE).unwrap();
+    renameat_with(CWD, m.p("a"), CWD, m.p("b"), RenameFlags::EXCHANGE).unwrap();
     assert_eq!(fs::read_to_string(m.p("a")).unwrap(), "B");
     assert_eq!(fs::read_to_string(m.p("b")).unwrap(), "A");
     // Over an existing file, and a directory with its content.
@@ -234,7 +234,7 @@ fn metadata_special_files_links_and_statfs() {
     assert_eq!(vfs.f_namemax, 255);
 
     // An unlinked file that is still open keeps working.
-    let mut open = OpenOptions::new().read(true).write(true).create(true).open(m.p("ghost")).unwrap();
+    let mut open = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(m.p("ghost")).unwrap();
     open.write_all(b"still here").unwrap();
     fs::remove_file(m.p("ghost")).unwrap();
     open.seek(SeekFrom::Start(0)).unwrap();
@@ -274,7 +274,7 @@ fn xattrs_round_trip_and_are_stored_encrypted() {
 #[test]
 fn fallocate_and_fsync() {
     let m = Mounted::new(&[]);
-    let f = OpenOptions::new().read(true).write(true).create(true).open(m.p("alloc")).unwrap();
+    let f = OpenOptions::new().read(true).write(true).create(true).truncate(false).open(m.p("alloc")).unwrap();
     rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::empty(), 0, 10_000).unwrap();
     assert_eq!(f.metadata().unwrap().len(), 10_000);
     rustix::fs::fallocate(&f, rustix::fs::FallocateFlags::KEEP_SIZE, 0, 50_000).unwrap();

@@ -35,7 +35,7 @@ fn login_users() -> Vec<(String, u32, u32, PathBuf)> {
             let f: Vec<&str> = line.split(':').collect();
             let (uid, gid) = (f.get(2)?.parse::<u32>().ok()?, f.get(3)?.parse::<u32>().ok()?);
             let shell = f.get(6)?;
-            let login = uid >= 1000 && uid < 60000 && !shell.ends_with("nologin") && !shell.ends_with("false");
+            let login = (1000..60000).contains(&uid) && !shell.ends_with("nologin") && !shell.ends_with("false");
             login.then(|| (f[0].to_string(), uid, gid, PathBuf::from(f[5])))
         })
         .collect()
@@ -130,10 +130,10 @@ impl Node {
         let (mut allow_v4, mut allow_v6) = (Vec::new(), Vec::new());
         for source in &sources {
             let prefix = source.split_once('/').map(|(_, p)| p.to_string());
-            if let Some(p) = &prefix {
-                if p.parse::<u8>().is_err() {
-                    return Err(Failure::new(EXIT_USAGE, format!("--allow-ssh-from {source}: bad prefix length")));
-                }
+            if let Some(p) = &prefix
+                && p.parse::<u8>().is_err()
+            {
+                return Err(Failure::new(EXIT_USAGE, format!("--allow-ssh-from {source}: bad prefix length")));
             }
             // A name that does not resolve is an error, never an empty allow-list.
             for ip in resolve(source).map_err(preflight)? {
