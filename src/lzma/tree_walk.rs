@@ -294,6 +294,18 @@ impl TreeWalker {
         self.walk_from(head as i32, window, match_len_limit, nice_len_limit, out);
     }
 
+    /// Fetches what the walk of a lent position starts with, its head's tree node and
+    /// bytes (as `prefetch_ahead` does for this walker's own positions), `ahead`
+    /// positions after the window's, which is numbered `lz_pos`. Only a hint.
+    #[inline(always)]
+    pub(crate) fn prefetch_lent(&self, window: &LzEncoderData, lz_pos: i32, ahead: i32, head: u32) {
+        let cyclic_pos = (lz_pos - self.cyclic_size - 1).rem_euclid(self.cyclic_size);
+        let here = window.buf.as_ptr().wrapping_add(window.read_pos as usize);
+        let nodes = self.tree.0.as_ptr().cast::<i32>();
+        let position = (cyclic_pos, self.cyclic_size, lz_pos);
+        prefetch_candidate(nodes, here, position, ahead, (head & !ODD_HALF) as i32);
+    }
+
     /// Walks up to `most` of the positions that have a whole `match_len_max` after them,
     /// appending their ops to `out`; gives how many it moved over. The same as `step` on
     /// each, with what `step` checks at every position checked once for the run.
