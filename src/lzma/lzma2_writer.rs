@@ -10,7 +10,7 @@ use lzma_rust2::Lzma2Options;
 const COMPRESSED_SIZE_MAX: u32 = 64 << 10;
 
 /// How far the input may run ahead of the parser when a thread finds the matches.
-const LEAD: i32 = 8 << 20;
+pub(crate) const LEAD: i32 = 8 << 20;
 
 /// Calculates the extra space needed before the dictionary for LZMA2 encoding.
 pub fn get_extra_size_before(dict_size: u32) -> u32 {

@@ -96,9 +96,6 @@ pub(crate) struct MatchThread {
     own_cursor: usize,
     idle: Idle,
     near: NearHashes,
-    /// Data not sent to the walkers yet: it goes before any other event, and before
-    /// the parser needs the ops of its positions.
-    staged: Vec<u8>,
 }
 
 /// Where the op of a position comes from.
@@ -126,15 +123,68 @@ impl Lending {
     }
 }
 
-/// What the parser does while it waits for the walkers' ops: work that the walkers
-/// would otherwise do on their own time, the slower side on two cores.
+/// What the parser does while it waits for the walkers' ops: sends them the data it
+/// holds back, and does work that they would otherwise do on their own time, the
+/// slower side on two cores.
 struct Idle {
-    heads: Arc<SharedHeads>,
+    out: Outbox,
     tree: Arc<Tree>,
     /// The tree's nodes from here on may not be faulted in yet.
     unfaulted: usize,
+}
+
+/// The events for the walkers, the data among them gathered into chunks.
+struct Outbox {
+    /// Each walker thread's events.
+    to: Vec<Sender<Event>>,
+    heads: Arc<SharedHeads>,
+    /// Data not sent yet: full chunks go at once, the rest before any other event or
+    /// once the parser waits for ops. Never later: the parser only asks for the op of
+    /// a position once its window holds `match_len_max` bytes after it, or after a
+    /// flush or the finish, and the walkers need no more to make that op.
+    staged: Vec<u8>,
     /// Positions sent to the walkers so far.
     sent: usize,
+}
+
+impl Outbox {
+    /// Stages `data`, and sends each chunk it fills.
+    fn stage(&mut self, mut data: &[u8]) {
+        while !data.is_empty() {
+            if self.staged.capacity() == 0 {
+                self.staged = self.heads.data_buffer(CHUNK_BYTES);
+            }
+            let (now, later) = data.split_at(data.len().min(CHUNK_BYTES - self.staged.len()));
+            self.staged.extend_from_slice(now);
+            if self.staged.len() == CHUNK_BYTES {
+                self.send_staged();
+            }
+            data = later;
+        }
+    }
+
+    /// Sends what is staged; false if there was nothing.
+    fn send_staged(&mut self) -> bool {
+        if self.staged.is_empty() {
+            return false;
+        }
+        let data = std::mem::take(&mut self.staged);
+        self.sent += data.len();
+        let chunk = self.heads.queue(data);
+        self.send(Event::Data(chunk));
+        true
+    }
+
+    /// Sends `event` to every walker thread, after the data staged if it is not data.
+    fn send(&mut self, event: Event) {
+        if !matches!(event, Event::Data(_)) {
+            self.send_staged();
+        }
+        for to in &self.to {
+            // A closed channel means the thread is gone; `next` reports that.
+            let _ = to.send(event.clone());
+        }
+    }
 }
 
 /// Tree nodes faulted in at a time (128 KiB), a few hundred microseconds' work.
@@ -143,7 +193,7 @@ const FAULT_STEP: usize = 32 << 10;
 impl Idle {
     /// Does a little of that work; false when there is none.
     fn help(&mut self) -> bool {
-        self.heads.help() || self.fault_in_tree()
+        self.out.send_staged() || self.out.heads.help() || self.fault_in_tree()
     }
 
     /// Faults in the tree's next pages that positions sent will write, before the
@@ -151,7 +201,7 @@ impl Idle {
     /// them) was a tenth of the walker's time.
     fn fault_in_tree(&mut self) -> bool {
         // The first cyclic_size positions fill the nodes in order, two each.
-        let needed = self.sent.saturating_mul(2).min(self.tree.len());
+        let needed = self.out.sent.saturating_mul(2).min(self.tree.len());
         if self.unfaulted >= needed {
             return false;
         }
@@ -189,15 +239,23 @@ impl MatchThread {
         two_walkers: bool,
     ) -> std::io::Result<MatchThread> {
         let tree = Tree::new(dict_size as i32 + 1);
-        let thread = |walkers, split_end, own, heads: Arc<SharedHeads>| MatchThread {
+        let thread = |walkers: Vec<Walker>, split_end, own, heads: Arc<SharedHeads>| MatchThread {
+            idle: Idle {
+                out: Outbox {
+                    to: walkers.iter().filter_map(|walker| walker.events.clone()).collect(),
+                    heads,
+                    staged: Vec::new(),
+                    sent: 0,
+                },
+                tree: tree.clone(),
+                unfaulted: 0,
+            },
             walkers,
             split_end,
             own,
             own_op: Vec::new(),
             own_cursor: 0,
-            idle: Idle { heads, tree: tree.clone(), unfaulted: 0, sent: 0 },
             near: NearHashes::new(dict_size),
-            staged: Vec::new(),
         };
         if two_walkers {
             let heads = SharedHeads::new(dict_size, Split::Halves);
@@ -239,49 +297,22 @@ impl MatchThread {
     /// The part of a preset dictionary the window keeps, as `set_preset_dict` cuts it.
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
-        self.send_staged();
-        let mut data = self.idle.heads.data_buffer(kept.len());
+        let out = &mut self.idle.out;
+        out.send_staged();
+        let mut data = out.heads.data_buffer(kept.len());
         data.extend_from_slice(kept);
-        self.idle.sent += data.len();
-        let chunk = self.idle.heads.queue(data);
-        self.send_to_walkers(Event::Preset(chunk));
+        out.sent += data.len();
+        let chunk = out.heads.queue(data);
+        out.send(Event::Preset(chunk));
     }
 
-    /// Stages `data` for the walkers, and sends what is staged once it makes a chunk.
     pub(crate) fn send_data(&mut self, data: &[u8]) {
-        if self.staged.len() + data.len() > CHUNK_BYTES {
-            self.send_staged();
-        }
-        if self.staged.capacity() == 0 {
-            self.staged = self.idle.heads.data_buffer(CHUNK_BYTES.max(data.len()));
-        }
-        self.staged.extend_from_slice(data);
-        if self.staged.len() >= CHUNK_BYTES {
-            self.send_staged();
-        }
+        self.idle.out.stage(data);
     }
 
-    #[inline(always)]
-    fn send_staged(&mut self) {
-        if !self.staged.is_empty() {
-            let data = std::mem::take(&mut self.staged);
-            self.idle.sent += data.len();
-            let chunk = self.idle.heads.queue(data);
-            self.send_to_walkers(Event::Data(chunk));
-        }
-    }
-
-    /// Sends a flush or the finish, after the data staged.
+    /// Sends a flush or the finish.
     pub(crate) fn send(&mut self, event: Event) {
-        self.send_staged();
-        self.send_to_walkers(event);
-    }
-
-    fn send_to_walkers(&mut self, event: Event) {
-        for walker in &self.walkers {
-            // A closed channel means the thread is gone; `next` reports that.
-            let _ = walker.events.as_ref().map(|events| events.send(event.clone()));
-        }
+        self.idle.out.send(event);
     }
 
     /// Which walker thread has the op of the position `bytes` start at, which `near` has
@@ -293,7 +324,7 @@ impl MatchThread {
             self.split_end = i32::MIN;
             return 0;
         }
-        (bucket_mark(Split::Halves, hash4_slot(bytes, self.idle.heads.mask)) != 0) as usize
+        (bucket_mark(Split::Halves, hash4_slot(bytes, self.idle.out.heads.mask)) != 0) as usize
     }
 
     /// Where the op of the window's position comes from, which has `avail` bytes after
@@ -420,7 +451,6 @@ impl Walker {
 impl MatchFind for MatchThread {
     /// `Bt4::find_matches`, with the tree's part taken from the thread.
     fn find_matches(&mut self, window: &mut LzEncoderData, matches: &mut Matches) {
-        self.send_staged();
         matches.count = 0;
         let avail = window.move_pos(window.nice_len as i32, 4);
         if avail == 0 {
@@ -469,7 +499,6 @@ impl MatchFind for MatchThread {
     }
 
     fn skip(&mut self, window: &mut LzEncoderData, len: usize) {
-        self.send_staged();
         for _ in 0..len {
             let avail = window.move_pos(window.nice_len as i32, 4);
             if avail != 0 {
@@ -486,7 +515,9 @@ impl Drop for MatchThread {
     fn drop(&mut self) {
         // Every walker's channels first: the even half's walker may be waiting for the
         // odd one, which only stops once its own channels close. A lending walker may be
-        // waiting for the parser's walks.
+        // waiting for the parser's walks. A channel closes once all its senders are
+        // gone: the outbox holds the other ones.
+        self.idle.out.to.clear();
         for walker in &mut self.walkers {
             walker.lending.walked.store(i32::MAX, Release);
             walker.events.take();

@@ -390,13 +390,18 @@ mod tests {
 
     /// Writes `data` as secarc does: in pieces of any size (here 1 byte to 70 kB, as
     /// files come), flushing every so often (here about every 300 kB), then finishes.
-    fn feed<W: Write>(mut writer: W, data: &[u8]) -> W {
+    fn feed<W: Write>(writer: W, data: &[u8]) -> W {
+        feed_flushing_after(writer, data, 300_000)
+    }
+
+    /// `feed`, flushing once more than `flush_after` bytes are unflushed.
+    fn feed_flushing_after<W: Write>(mut writer: W, data: &[u8], flush_after: usize) -> W {
         let (mut at, mut unflushed) = (0, 0);
         for size in [1, 100, 3000, 70_000, 17, 40_000].iter().cycle() {
             let part = &data[at..(at + size).min(data.len())];
             writer.write_all(part).unwrap();
             (at, unflushed) = (at + part.len(), unflushed + part.len());
-            if unflushed > 300_000 {
+            if unflushed > flush_after {
                 writer.flush().unwrap();
                 unflushed = 0;
             }
@@ -432,6 +437,30 @@ mod tests {
             assert!(LENT_WALKS.load(Relaxed) > lent_before, "nothing was lent");
             assert!(got == expected, "lending with a {dict_size}-byte dictionary changed the stream");
         }
+    }
+
+    /// The parser runs only once the input is `LEAD` ahead of it (or at a flush), and
+    /// from then on the data staged for the match-finder thread goes to it only in full
+    /// chunks or when the parser waits for its ops: a stream much longer than the lead,
+    /// never flushed, must come out whole and be the crate's.
+    #[test]
+    fn a_stream_longer_than_the_lead_needs_no_flush() {
+        let data = sample(20 << 20);
+        assert!(data.len() > 2 * super::lzma2_writer::LEAD as usize);
+        let mut options = Lzma2Options::with_preset(6);
+        options.lzma_options.dict_size = 1 << 20;
+        assert_eq!(options.lzma_options.mf, MfType::Bt4, "the match-finder thread is BT4's");
+        let expected =
+            feed_flushing_after(lzma_rust2::Lzma2Writer::new(Vec::new(), options.clone()), &data, usize::MAX);
+        // On a thread: a parser waiting for ops that the data held back would give hangs,
+        // and should fail the test instead.
+        let (done, finished) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let writer = Lzma2Writer::with_match_thread(Vec::new(), options, 1);
+            let _ = done.send(feed_flushing_after(writer, &data, usize::MAX).finish().unwrap());
+        });
+        let got = finished.recv_timeout(std::time::Duration::from_secs(300)).expect("the encoder hung");
+        assert!(got == expected.finish().unwrap(), "the stream differs from lzma-rust2's");
     }
 
     fn upstream(data: &[u8], options: &Lzma2Options) -> Vec<u8> {
