@@ -289,9 +289,16 @@ impl TreeWalker {
     pub(crate) fn walk_lent(&mut self, window: &LzEncoderData, avail: i32, head: u32, lz_pos: i32, out: &mut Vec<u32>) {
         debug_assert!(lz_pos < self.split_end && self.owns(head as i32));
         self.lz_pos = lz_pos;
-        self.cyclic_pos = (lz_pos - self.cyclic_size - 1).rem_euclid(self.cyclic_size);
+        self.cyclic_pos = self.cyclic_pos_of(lz_pos);
         let (match_len_limit, nice_len_limit) = len_limits(window, avail);
         self.walk_from(head as i32, window, match_len_limit, nice_len_limit, out);
+    }
+
+    /// The tree slot of the position numbered `lz_pos`, before the split end (no
+    /// renumbering yet: the first position, `cyclic_size + 1`, has slot 0).
+    #[inline(always)]
+    fn cyclic_pos_of(&self, lz_pos: i32) -> i32 {
+        (lz_pos - self.cyclic_size - 1).rem_euclid(self.cyclic_size)
     }
 
     /// Fetches what the walk of a lent position starts with, its head's tree node and
@@ -299,7 +306,7 @@ impl TreeWalker {
     /// positions after the window's, which is numbered `lz_pos`. Only a hint.
     #[inline(always)]
     pub(crate) fn prefetch_lent(&self, window: &LzEncoderData, lz_pos: i32, ahead: i32, head: u32) {
-        let cyclic_pos = (lz_pos - self.cyclic_size - 1).rem_euclid(self.cyclic_size);
+        let cyclic_pos = self.cyclic_pos_of(lz_pos);
         let here = window.buf.as_ptr().wrapping_add(window.read_pos as usize);
         let nodes = self.tree.0.as_ptr().cast::<i32>();
         let position = (cyclic_pos, self.cyclic_size, lz_pos);
