@@ -26,6 +26,9 @@ pub(crate) struct Chunk {
 struct Spare {
     data: Vec<Vec<u8>>,
     heads: Vec<Vec<i32>>,
+    /// No chunk follows: buffers handed back are freed (the tree still grows while
+    /// the last chunks are walked, and the peak memory comes then).
+    closed: bool,
 }
 
 /// An empty spare buffer for `len` items: one that holds them if there is one, else
@@ -84,8 +87,15 @@ impl SharedHeads {
     pub(crate) fn recycle(&self, chunk: Arc<Chunk>) {
         let Some(Chunk { data, heads }) = Arc::into_inner(chunk) else { return };
         let mut spare = lock(&self.spare);
-        spare.data.push(data);
-        spare.heads.extend(heads.into_inner());
+        if !spare.closed {
+            spare.data.push(data);
+            spare.heads.extend(heads.into_inner());
+        }
+    }
+
+    /// Frees the spare buffers and those handed back from now on: no chunk follows.
+    pub(crate) fn close(&self) {
+        *lock(&self.spare) = Spare { closed: true, ..Spare::default() };
     }
 
     /// The heads of `chunk` (queued), hashing it and the chunks before it if no other

@@ -312,7 +312,11 @@ impl MatchThread {
 
     /// Sends a flush or the finish.
     pub(crate) fn send(&mut self, event: Event) {
+        let finish = matches!(event, Event::Finish);
         self.idle.out.send(event);
+        if finish {
+            self.idle.out.heads.close();
+        }
     }
 
     /// Which walker thread has the op of the position `bytes` start at, which `near` has
