@@ -241,5 +241,11 @@ mod tests {
             chunks.into_iter().for_each(|chunk| shared.recycle(chunk));
             assert_eq!(lock(&shared.spare).heads.len(), pieces.len(), "{round} time: every chunk recycled");
         }
+        // After the finish nothing is kept.
+        let last = shared.queue(shared.data_buffer(10));
+        shared.close();
+        assert!(lock(&shared.spare).data.is_empty() && lock(&shared.spare).heads.is_empty());
+        shared.recycle(last);
+        assert!(lock(&shared.spare).data.is_empty(), "a buffer kept after the finish");
     }
 }
