@@ -298,6 +298,8 @@ impl MatchThread {
     pub(crate) fn send_preset(&mut self, dict_size: u32, preset: &[u8]) {
         let kept = &preset[preset.len() - preset.len().min(dict_size as usize)..];
         let out = &mut self.idle.out;
+        // Now, not in `send`: chunks are hashed in the order they are queued, so the
+        // data staged must be queued before the preset is.
         out.send_staged();
         let mut data = out.heads.data_buffer(kept.len());
         data.extend_from_slice(kept);
