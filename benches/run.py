@@ -9,27 +9,54 @@ the documented switches (-p -mhe=on -mx=9 -m0=lzma2 -mtc=on -mtm=on -mta=on).
 vaultfs vs gocryptfs: streaming write and read of 256 MiB through a mount.
 Figures are printed as ratios (armorbox / peer): below 1 is better for times, sizes
 and memory. Never run by `make test`: timings are not asserted anywhere.
+
+This machine's speed changes by a third from one minute to the next, and both tools
+with it, so one run of each says little: every figure comes from BENCH_ROUNDS (default
+5) interleaved rounds, the tools taking turns to go first, and is reported as the
+median of the rounds' ratios with their range.
 """
-import os, resource, shutil, subprocess, sys, tempfile, time
+import os, resource, shutil, statistics, subprocess, sys, tempfile, time
 
 ARMORBOX = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else "target/x86_64-unknown-linux-musl/release/armorbox")
 SWITCHES = ["-mhe=on", "-mx=9", "-m0=lzma2", "-mtc=on", "-mtm=on", "-mta=on"]
 PASSWORD = "bench password"
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 
 
-def timed(cmd, cwd, stdin=None):
-    """Wall time and peak RSS (KiB) of one command."""
-    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    start = time.monotonic()
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, stdin=stdin)
-    elapsed = time.monotonic() - start
-    # ru_maxrss of children is the max over all children so far: run the peak-heavy
-    # commands in fresh subprocess trees to read it (see measure()).
-    return elapsed, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, before
+def rounds(ours, theirs):
+    """Runs `ours()` and `theirs()` ROUNDS times each, taking turns to go first (so that
+    a drift of the machine's speed favours neither); their results, round by round."""
+    results = []
+    for r in range(ROUNDS):
+        if r % 2 == 0:
+            a = ours()
+            b = theirs()
+        else:
+            b = theirs()
+            a = ours()
+        results.append((a, b))
+    return results
+
+
+def ratio_line(what, pairs, unit, fmt="{:.2f}", digits=3, higher_is_better=False):
+    """One line: both medians, the median of the rounds' ratios (ours / theirs) and
+    their range. For rates (higher is better) the ratio is still ours / theirs."""
+    ours, theirs = [a for a, _ in pairs], [b for _, b in pairs]
+    ratios = sorted(a / b for a, b in pairs)
+    better = "above 1 is better" if higher_is_better else "below 1 is better"
+    r = lambda x: f"{x:.{digits}f}"
+    return (
+        f"  {what:18} {fmt.format(statistics.median(ours)):>10} vs {fmt.format(statistics.median(theirs)):>10} {unit:6}"
+        f" ratio {r(statistics.median(ratios))} ({r(ratios[0])}-{r(ratios[-1])} over {len(ratios)} rounds; {better})"
+    )
 
 
 def measure(cmd, cwd):
     """Runs `cmd` in a fresh python child so its peak RSS is its own."""
+    # Writeback of earlier runs' files (and of the cleanup before this one) would
+    # otherwise land in this run's time: without it, extraction of 62.9 MB took from
+    # 0.43 to 3.0 times as long as 7zz's.
+    os.sync()
     probe = (
         "import resource,subprocess,sys,time;t=time.monotonic();"
         "subprocess.run(sys.argv[2:],cwd=sys.argv[1],check=True,stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL,stdin=subprocess.DEVNULL);"
@@ -69,15 +96,29 @@ def bench_secarc(work, name="sensitive_data", budget=60 << 20):
     (under 48 MiB: one stream with a match-finder thread)."""
     size = corpus(work, name, budget)
     print(f"secarc vs 7zz on {size / 1e6:.1f} MB ({len(os.listdir(os.path.join(work, name)))} files), switches {' '.join(SWITCHES)}")
-    ours_t, ours_m = measure([ARMORBOX, "secarc", "a", f"-p{PASSWORD}", *SWITCHES, "ours.7z", f"{name}/"], work)
-    theirs_t, theirs_m = measure(["7zz", "a", f"-p{PASSWORD}", *SWITCHES, "theirs.7z", f"{name}/"], work)
-    ours_s, theirs_s = os.path.getsize(os.path.join(work, "ours.7z")), os.path.getsize(os.path.join(work, "theirs.7z"))
-    x_ours, _ = measure([ARMORBOX, "secarc", "x", f"-p{PASSWORD}", "-oout-ours", "ours.7z"], work)
-    x_theirs, _ = measure(["7zz", "x", f"-p{PASSWORD}", "-oout-theirs", "theirs.7z"], work)
-    print(f"  compression time  {ours_t:7.1f} s vs {theirs_t:7.1f} s   ratio {ours_t / theirs_t:.2f}")
-    print(f"  archive size      {ours_s:>9} vs {theirs_s:>9} B ratio {ours_s / theirs_s:.4f}")
-    print(f"  peak memory       {ours_m / 1024:7.0f} MiB vs {theirs_m / 1024:5.0f} MiB ratio {ours_m / theirs_m:.2f}")
-    print(f"  extraction time   {x_ours:7.2f} s vs {x_theirs:7.2f} s   ratio {x_ours / x_theirs:.2f}")
+
+    def create(tool, archive):
+        """Compression time, peak RSS and archive size of one fresh archive."""
+        path = os.path.join(work, archive)
+        if os.path.exists(path):
+            os.remove(path)
+        cmd = [ARMORBOX, "secarc"] if tool == "secarc" else ["7zz"]
+        seconds, rss = measure(cmd + ["a", f"-p{PASSWORD}", *SWITCHES, archive, f"{name}/"], work)
+        return seconds, rss, os.path.getsize(path)
+
+    def extract(tool, archive, out):
+        shutil.rmtree(os.path.join(work, out), ignore_errors=True)
+        cmd = [ARMORBOX, "secarc"] if tool == "secarc" else ["7zz"]
+        return measure(cmd + ["x", f"-p{PASSWORD}", f"-o{out}", archive], work)[0]
+
+    made = rounds(lambda: create("secarc", "ours.7z"), lambda: create("7zz", "theirs.7z"))
+    pick = lambda at: [(a[at], b[at]) for a, b in made]
+    print(ratio_line("compression time", pick(0), "s", "{:.2f}"))
+    # The size varies by an AES block from run to run: the header's IV is random.
+    print(ratio_line("archive size", pick(2), "B", "{:.0f}", digits=4))
+    print(ratio_line("peak memory", [(a / 1024, b / 1024) for a, b in pick(1)], "MiB", "{:.0f}"))
+    unpacked = rounds(lambda: extract("secarc", "ours.7z", "out-ours"), lambda: extract("7zz", "theirs.7z", "out-theirs"))
+    print(ratio_line("extraction time", unpacked, "s", "{:.2f}"))
 
 
 def bench_vaultfs(work):
@@ -87,33 +128,40 @@ def bench_vaultfs(work):
     # gocryptfs's canonical set beyond dd: untar a tree of many small files, list it, remove it.
     tarball = os.path.join(work, "tree.tar.gz")
     subprocess.run(["tar", "czf", tarball, "-C", "/usr/share", "doc"], check=True, stderr=subprocess.DEVNULL)
-    results = {}
-    meta = {}
-    for tool in ["vaultfs", "gocryptfs"]:
-        cipher, plain = os.path.join(work, f"{tool}-c"), os.path.join(work, f"{tool}-p")
-        os.makedirs(cipher)
-        os.makedirs(plain)
-        cmd = [ARMORBOX, "vaultfs"] if tool == "vaultfs" else ["gocryptfs"]
-        subprocess.run(cmd + ["-q", "-init", "-scryptn=10", "-passfile", pw, cipher], check=True, stdout=subprocess.DEVNULL)
-        subprocess.run(cmd + ["-q", "-passfile", pw, cipher, plain], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        try:
+    mounts = {}
+    try:
+        # Both mounted at once, so that each round runs the tools back to back.
+        for tool in ["vaultfs", "gocryptfs"]:
+            cipher, plain = os.path.join(work, f"{tool}-c"), os.path.join(work, f"{tool}-p")
+            os.makedirs(cipher)
+            os.makedirs(plain)
+            cmd = [ARMORBOX, "vaultfs"] if tool == "vaultfs" else ["gocryptfs"]
+            subprocess.run(cmd + ["-q", "-init", "-scryptn=10", "-passfile", pw, cipher], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(cmd + ["-q", "-passfile", pw, cipher, plain], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            mounts[tool] = plain
+
+        def session(tool):
+            """Write and read rates (MiB/s), then untar, ls and rm times (s), in one mount."""
+            plain = mounts[tool]
             w, _ = measure(["dd", "if=/dev/zero", f"of={plain}/zero", "bs=131072", "count=2048", "conv=fsync"], work)
             r, _ = measure(["dd", f"if={plain}/zero", "of=/dev/null", "bs=131072"], work)
+            os.remove(f"{plain}/zero")
             untar, _ = measure(["tar", "xzf", tarball, "-C", plain], work)
             ls, _ = measure(["ls", "-lR", plain], work)
             rm, _ = measure(["rm", "-rf", f"{plain}/doc"], work)
-            meta[tool] = (untar, ls, rm)
-        finally:
+            return 256 / w, 256 / r, untar, ls, rm
+
+        results = rounds(lambda: session("vaultfs"), lambda: session("gocryptfs"))
+    finally:
+        for plain in mounts.values():
             subprocess.run(["fusermount3", "-u", plain], check=False)
-        results[tool] = (256 / w, 256 / r)
-    (vw, vr), (gw, gr) = results["vaultfs"], results["gocryptfs"]
-    print("vaultfs vs gocryptfs, 256 MiB streaming through a mount (MiB/s, higher is better)")
-    print(f"  write  {vw:7.0f} vs {gw:7.0f}   ratio {vw / gw:.2f}")
-    print(f"  read   {vr:7.0f} vs {gr:7.0f}   ratio {vr / gr:.2f}")
-    print("vaultfs vs gocryptfs, /usr/share/doc as a tree of small files (seconds, lower is better)")
-    for i, what in enumerate(["untar", "ls -lR", "rm -rf"]):
-        ours, theirs = meta["vaultfs"][i], meta["gocryptfs"][i]
-        print(f"  {what:7} {ours:6.2f} vs {theirs:6.2f}   ratio {ours / theirs:.2f}")
+    pick = lambda at: [(a[at], b[at]) for a, b in results]
+    print("vaultfs vs gocryptfs, 256 MiB streaming through a mount (MiB/s)")
+    print(ratio_line("write", pick(0), "MiB/s", "{:.0f}", higher_is_better=True))
+    print(ratio_line("read", pick(1), "MiB/s", "{:.0f}", higher_is_better=True))
+    print("vaultfs vs gocryptfs, /usr/share/doc as a tree of small files (seconds)")
+    for at, what in enumerate(["untar", "ls -lR", "rm -rf"], start=2):
+        print(ratio_line(what, pick(at), "s"))
 
 
 if __name__ == "__main__":
