@@ -10,6 +10,7 @@ use super::hash234::{Hash234, hash4_slot};
 use super::prefetch;
 use super::tree_walk::{Split, bucket_mark};
 use std::collections::VecDeque;
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 /// A piece of data sent to the walkers, and its heads once computed.
@@ -50,9 +51,18 @@ pub(crate) struct SharedHeads {
     /// Whoever holds it hashes the oldest pending chunk.
     hasher: Mutex<HeadHasher>,
     spare: Mutex<Spare>,
+    /// Chunks hashed, and chunks the walkers are done with (see `help`).
+    hashed: AtomicUsize,
+    walked: AtomicUsize,
     /// The table's slot mask, for the bucket of a position.
     pub(crate) mask: u32,
 }
+
+/// How many chunks the parser hashes ahead of the walkers while it waits. Hashing all
+/// it had sent, up to the 8 MiB the input runs ahead, held 32 MB of heads where the
+/// walker was the slower side and at the finish, when the memory peaks; the walker
+/// needs only the next chunk's.
+const HASHED_AHEAD: usize = 8;
 
 /// A lock whether or not a thread panicked while holding it: the parser reports a
 /// walker that stopped, and nothing here is left half-changed by a panic that matters
@@ -66,7 +76,8 @@ impl SharedHeads {
         let hasher = HeadHasher::new(dict_size, split);
         let mask = hasher.mask;
         let (pending, hasher, spare) = (Mutex::default(), Mutex::new(hasher), Mutex::default());
-        Arc::new(SharedHeads { pending, hasher, spare, mask })
+        let (hashed, walked) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        Arc::new(SharedHeads { pending, hasher, spare, hashed, walked, mask })
     }
 
     /// An empty buffer for the data of a chunk of `len` bytes.
@@ -86,6 +97,7 @@ impl SharedHeads {
     /// Keeps the buffers of `chunk` for the next chunks, if nothing else holds it.
     pub(crate) fn recycle(&self, chunk: Arc<Chunk>) {
         let Some(Chunk { data, heads }) = Arc::into_inner(chunk) else { return };
+        self.walked.fetch_add(1, Relaxed);
         let mut spare = lock(&self.spare);
         if !spare.closed {
             spare.data.push(data);
@@ -113,9 +125,14 @@ impl SharedHeads {
         }
     }
 
-    /// Hashes the oldest pending chunk if no other thread is hashing; false when there
-    /// was none or another thread was at it.
+    /// Hashes the oldest pending chunk if no other thread is hashing and the walkers
+    /// are not `HASHED_AHEAD` chunks behind; false when there was none, another thread
+    /// was at it, or the walkers are that far behind.
     pub(crate) fn help(&self) -> bool {
+        let ahead = self.hashed.load(Relaxed).saturating_sub(self.walked.load(Relaxed));
+        if ahead >= HASHED_AHEAD {
+            return false;
+        }
         match self.hasher.try_lock() {
             Ok(mut hasher) => self.hash_next(&mut hasher),
             Err(_) => false,
@@ -128,6 +145,7 @@ impl SharedHeads {
         hasher.hash(&chunk.data, &mut heads);
         let _ = chunk.heads.set(heads);
         lock(&self.pending).pop_front();
+        self.hashed.fetch_add(1, Relaxed);
         true
     }
 }
@@ -202,6 +220,7 @@ mod tests {
     /// one hasher going through the chunks in order gives: the parser helping (as it
     /// does while it waits) and a walker asking race here. The second time through,
     /// the chunks are built in the buffers of the first, recycled with what they held.
+    /// The parser's help stops `HASHED_AHEAD` chunks ahead of the walkers.
     #[test]
     fn chunks_hashed_by_either_side_get_the_heads_of_one_hasher_in_order() {
         let dict_size = 1 << 20;
@@ -241,6 +260,21 @@ mod tests {
             chunks.into_iter().for_each(|chunk| shared.recycle(chunk));
             assert_eq!(lock(&shared.spare).heads.len(), pieces.len(), "{round} time: every chunk recycled");
         }
+        // Helping stops `HASHED_AHEAD` chunks ahead of the walkers, and goes on as they
+        // finish chunks.
+        let chunks: Vec<Arc<Chunk>> = (0..HASHED_AHEAD + 2).map(|_| shared.queue(vec![7; 100])).collect();
+        for _ in 0..HASHED_AHEAD {
+            assert!(shared.help(), "fewer than HASHED_AHEAD chunks ahead");
+        }
+        assert!(!shared.help(), "hashed more than HASHED_AHEAD chunks ahead of the walkers");
+        let mut chunks = chunks.into_iter();
+        shared.recycle(chunks.next().unwrap());
+        assert!(shared.help(), "a chunk walked makes room for the next");
+        assert!(!shared.help());
+        chunks.for_each(|chunk| {
+            shared.heads_of(&chunk);
+            shared.recycle(chunk);
+        });
         // After the finish nothing is kept.
         let last = shared.queue(shared.data_buffer(10));
         shared.close();
