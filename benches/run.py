@@ -6,7 +6,8 @@
 secarc vs 7zz: compression time, archive size, peak memory, extraction time, on
 about 60 MB and on a 24 MiB subset (the two ways secarc uses two cores), with
 the documented switches (-p -mhe=on -mx=9 -m0=lzma2 -mtc=on -mtm=on -mta=on).
-vaultfs vs gocryptfs: streaming write and read of 256 MiB through a mount.
+vaultfs vs gocryptfs: streaming write and read of 256 MiB through a mount, then
+untar, `ls -lR` and `rm -rf` of /usr/share/doc in it.
 Figures are printed as ratios (armorbox / peer): below 1 is better for times, sizes
 and memory. Never run by `make test`: timings are not asserted anywhere.
 
@@ -54,8 +55,9 @@ def ratio_line(what, pairs, unit, fmt="{:.2f}", digits=3, higher_is_better=False
 def measure(cmd, cwd):
     """Runs `cmd` in a fresh python child so its peak RSS is its own."""
     # Writeback of earlier runs' files (and of the cleanup before this one) would
-    # otherwise land in this run's time: without it, extraction of 62.9 MB took from
-    # 0.43 to 3.0 times as long as 7zz's.
+    # otherwise land in this run's time. Extraction still swings from round to round
+    # (62.9 MB: 0.39 to 2.97 times 7zz's with it, 0.52 to 3.10 without): the medians
+    # are what to read there.
     os.sync()
     probe = (
         "import resource,subprocess,sys,time;t=time.monotonic();"
