@@ -104,22 +104,21 @@ def bench_secarc(work, name="sensitive_data", budget=60 << 20):
         path = os.path.join(work, archive)
         if os.path.exists(path):
             os.remove(path)
-        cmd = [ARMORBOX, "secarc"] if tool == "secarc" else ["7zz"]
-        seconds, rss = measure(cmd + ["a", f"-p{PASSWORD}", *SWITCHES, archive, f"{name}/"], work)
+        seconds, rss = measure(tool + ["a", f"-p{PASSWORD}", *SWITCHES, archive, f"{name}/"], work)
         return seconds, rss, os.path.getsize(path)
 
     def extract(tool, archive, out):
         shutil.rmtree(os.path.join(work, out), ignore_errors=True)
-        cmd = [ARMORBOX, "secarc"] if tool == "secarc" else ["7zz"]
-        return measure(cmd + ["x", f"-p{PASSWORD}", f"-o{out}", archive], work)[0]
+        return measure(tool + ["x", f"-p{PASSWORD}", f"-o{out}", archive], work)[0]
 
-    made = rounds(lambda: create("secarc", "ours.7z"), lambda: create("7zz", "theirs.7z"))
+    secarc, sevenzip = [ARMORBOX, "secarc"], ["7zz"]
+    made = rounds(lambda: create(secarc, "ours.7z"), lambda: create(sevenzip, "theirs.7z"))
     pick = lambda at: [(a[at], b[at]) for a, b in made]
     print(ratio_line("compression time", pick(0), "s", "{:.2f}"))
     # The size varies by an AES block from run to run: the header's IV is random.
     print(ratio_line("archive size", pick(2), "B", "{:.0f}", digits=4))
     print(ratio_line("peak memory", [(a / 1024, b / 1024) for a, b in pick(1)], "MiB", "{:.0f}"))
-    unpacked = rounds(lambda: extract("secarc", "ours.7z", "out-ours"), lambda: extract("7zz", "theirs.7z", "out-theirs"))
+    unpacked = rounds(lambda: extract(secarc, "ours.7z", "out-ours"), lambda: extract(sevenzip, "theirs.7z", "out-theirs"))
     print(ratio_line("extraction time", unpacked, "s", "{:.2f}"))
 
 
