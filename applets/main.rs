@@ -25,6 +25,13 @@ use std::path::Path;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
+/// Every heap block is wiped when freed. Our own secrets wipe themselves, but the
+/// crates we use copy passwords and keys into plain `Vec`s (sevenz-rust2's `Password`
+/// holds the UTF-16 password for as long as an archive is open); without this, such a
+/// copy stayed in freed memory until the process ended.
+#[global_allocator]
+static WIPE_ON_FREE: zeroizing_alloc::ZeroAlloc<std::alloc::System> = zeroizing_alloc::ZeroAlloc(std::alloc::System);
+
 fn main() {
     install_panic_hook();
     let argv: Vec<OsString> = std::env::args_os().collect();
@@ -87,7 +94,10 @@ fn multiplexer(args: Vec<OsString>) -> i32 {
 fn run(applet: &registry::Applet, called_as: &str, args: Vec<OsString>) -> i32 {
     // Every applet reads a password or holds a key at some point.
     armorbox::sys::no_core_dump::forbid();
-    match (applet.run)(called_as, &args) {
+    let outcome = (applet.run)(called_as, &args);
+    // The keys it used are gone from the heap; copies in dead stack frames are not.
+    armorbox::secret::scrub_stack();
+    match outcome {
         Ok(()) => 0,
         Err(failure) => exit::report(called_as, &failure),
     }

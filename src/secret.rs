@@ -84,6 +84,24 @@ impl SecretBuf {
     }
 }
 
+/// How much of the stack [`scrub_stack`] overwrites: past the deepest an applet's work
+/// goes below its caller (secarc's key derivation and decryption left copies of the
+/// key up to 26 KiB down; 7zAES, scrypt and the AEADs keep their state on the stack).
+const STACK_SCRUB_BYTES: usize = 256 << 10;
+
+/// Overwrites the stack below the caller with zeros. Ciphers and hashes copy keys into
+/// their stack frames, which nothing wipes when they return: a 7zAES key derived by
+/// sevenz-rust2 stayed on the stack six times until the process ended. Called where
+/// such work has returned, this wipes those dead frames. It stays well within the
+/// main thread's stack (8 MiB by default) and a spawned thread's (2 MiB).
+#[inline(never)]
+pub fn scrub_stack() {
+    let mut area = [0u8; STACK_SCRUB_BYTES];
+    // Volatile writes, so that the compiler cannot drop them as dead stores.
+    area.zeroize();
+    std::hint::black_box(&area);
+}
+
 impl Default for SecretBuf {
     fn default() -> Self {
         SecretBuf::new()

@@ -669,3 +669,80 @@ fn secarc_as_nobody_with_room_for(w: &TempDir, tasks: usize, switches: &[&str]) 
     ok(&tested, "7zz t");
     assert!(stdout(&tested).contains("Everything is Ok"));
 }
+
+/// 7-Zip's key for `password`: SHA-256 over 2^19 repetitions of its UTF-16LE form and
+/// a 64-bit counter (no salt).
+fn seven_zip_key(password: &str) -> Vec<u8> {
+    use sha2::{Digest, Sha256};
+    let utf16: Vec<u8> = password.encode_utf16().flat_map(u16::to_le_bytes).collect();
+    let mut sha = Sha256::new();
+    for counter in 0..(1u64 << 19) {
+        sha.update(&utf16);
+        sha.update(counter.to_le_bytes());
+    }
+    sha.finalize().to_vec()
+}
+
+/// Runs `armorbox secarc ARGS` in `dir` under gdb, stopped as it exits, and returns its
+/// whole memory at that moment (the core file gcore writes of it).
+fn memory_at_exit(args: &[&str], dir: &Path) -> Vec<u8> {
+    require("gdb");
+    let core = dir.join("memory.core");
+    let _ = fs::remove_file(&core);
+    let out = run(Command::new("gdb")
+        .args(["-q", "-batch", "-ex", "set pagination off", "-ex", "catch syscall exit_group", "-ex", "run"])
+        .arg("-ex")
+        .arg(format!("gcore {}", core.display()))
+        .args(["-ex", "kill", "--args"])
+        .arg(armorbox())
+        .arg("secarc")
+        .args(args)
+        .current_dir(dir)
+        .stdin(std::process::Stdio::null()));
+    fs::read(&core).unwrap_or_else(|e| panic!("gdb wrote no core ({e}):\n{}\n{}", stdout(&out), stderr(&out)))
+}
+
+fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
+/// After every command, at the moment the process exits, neither the password (as
+/// typed or as the UTF-16 that 7zAES hashes) nor the key derived from it is anywhere
+/// in its memory: not in freed heap, not in dead stack frames, not in sevenz-rust2's
+/// cache of the last key. A wrong password is as secret as the right one.
+#[test]
+fn no_password_or_key_is_left_in_memory_when_secarc_exits() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let right = "Wipe me, 7z Pässwort!";
+    let wrong = "Wipe me, 7z Passwort?";
+    ok(&sevenzz(&seed_add(&format!("-p{right}"), &[], "theirs.7z", "sensitive_data"), w.path()), "7zz a");
+    let right_file = "password-file-right";
+    let wrong_file = "password-file-wrong";
+    fs::write(w.path().join(right_file), format!("{right}\n")).unwrap();
+    fs::write(w.path().join(wrong_file), format!("{wrong}\n")).unwrap();
+    let secrets = |password: &str| {
+        let key = seven_zip_key(password);
+        let utf16: Vec<u8> = password.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        // Half the key: AES-256's first round key is the key's first 16 bytes.
+        [("typed password", password.as_bytes().to_vec()), ("UTF-16 password", utf16), ("key", key[..16].to_vec())]
+    };
+    let runs: [(&[&str], &str, &str); 5] = [
+        (&["t", "--password-file", right_file, "theirs.7z"], right, right_file),
+        (&["x", "--password-file", right_file, "-oout", "theirs.7z"], right, right_file),
+        (&["l", "-slt", "--password-file", right_file, "theirs.7z"], right, right_file),
+        (&["t", "--password-file", wrong_file, "theirs.7z"], wrong, wrong_file),
+        (&["a", "--password-file", right_file, "-mhe=on", "-mx=1", "ours.7z", "sensitive_data"], right, right_file),
+    ];
+    for (args, password, file) in runs {
+        let memory = memory_at_exit(args, w.path());
+        // The control: the scan sees the process's memory, its arguments included.
+        assert!(occurrences(&memory, file.as_bytes()) > 0, "{args:?}: the core does not hold the process's memory");
+        for (form, secret) in secrets(password) {
+            let found = occurrences(&memory, &secret);
+            assert_eq!(found, 0, "secarc {args:?}: the {form} is left in memory {found} times");
+        }
+    }
+    assert!(w.path().join("out/sensitive_data").is_dir(), "x extracted nothing");
+    ok(&sevenzz(&["t", &format!("-p{right}"), "ours.7z"], w.path()), "7zz t on what secarc a wrote under gdb");
+}

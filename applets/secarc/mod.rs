@@ -7,7 +7,7 @@ use armorbox::secret::SecretBuf;
 use armorbox::sevenz::create::{self, CreateOptions, Method, Times};
 use armorbox::sevenz::extract::{self, Answer, ExtractOptions, Overwrite};
 use armorbox::sevenz::selection::Selection;
-use armorbox::sevenz::{ArchiveError, listing};
+use armorbox::sevenz::{ArchiveError, key_cache, listing};
 use armorbox::sys::interrupt;
 use armorbox::sys::stdio;
 use armorbox::terminal::{PasswordRequest, PromptError, Terminal};
@@ -150,13 +150,16 @@ fn retry_with_prompt(
     mut op: impl FnMut(&Option<SecretBuf>) -> Result<(), ArchiveError>,
 ) -> Result<(), Outcome> {
     let given = password(parsed, false)?;
-    match op(&given) {
+    let outcome = match op(&given) {
         Err(ArchiveError::WrongPassword(_)) if given.is_none() && Terminal::open().is_ok() => {
             let asked = Some(ask_password(false)?);
-            Ok(op(&asked)?)
+            op(&asked)
         }
-        other => Ok(other?),
-    }
+        other => other,
+    };
+    // A wrong password's key is as sensitive as the right one's: it may be a near miss.
+    key_cache::forget();
+    Ok(outcome?)
 }
 
 fn add(parsed: &Parsed, archive: &Path) -> Result<(), Outcome> {

@@ -12,6 +12,7 @@ pub mod extract;
 pub mod folder_writer;
 pub mod header_writer;
 pub mod inputs;
+pub mod key_cache;
 pub mod listing;
 pub mod lzma2_pieces;
 pub mod safe_path;
