@@ -727,17 +727,21 @@ fn no_password_or_key_is_left_in_memory_when_secarc_exits() {
         // Half the key: AES-256's first round key is the key's first 16 bytes.
         [("typed password", password.as_bytes().to_vec()), ("UTF-16 password", utf16), ("key", key[..16].to_vec())]
     };
-    let runs: [(&[&str], &str, &str); 5] = [
-        (&["t", "--password-file", right_file, "theirs.7z"], right, right_file),
-        (&["x", "--password-file", right_file, "-oout", "theirs.7z"], right, right_file),
-        (&["l", "-slt", "--password-file", right_file, "theirs.7z"], right, right_file),
-        (&["t", "--password-file", wrong_file, "theirs.7z"], wrong, wrong_file),
-        (&["a", "--password-file", right_file, "-mhe=on", "-mx=1", "ours.7z", "sensitive_data"], right, right_file),
+    let inline = format!("-p{right}");
+    let runs: [(&[&str], &str); 6] = [
+        (&["t", "--password-file", right_file, "theirs.7z"], right),
+        (&["x", "--password-file", right_file, "-oout", "theirs.7z"], right),
+        (&["l", "-slt", "--password-file", right_file, "theirs.7z"], right),
+        (&["t", "--password-file", wrong_file, "theirs.7z"], wrong),
+        // The process's arguments are in its memory too, where ps reads them.
+        (&["t", &inline, "theirs.7z"], right),
+        (&["a", "--password-file", right_file, "-mhe=on", "-mx=1", "ours.7z", "sensitive_data"], right),
     ];
-    for (args, password, file) in runs {
+    for (args, password) in runs {
         let memory = memory_at_exit(args, w.path());
         // The control: the scan sees the process's memory, its arguments included.
-        assert!(occurrences(&memory, file.as_bytes()) > 0, "{args:?}: the core does not hold the process's memory");
+        let archive = args.iter().find(|a| a.ends_with(".7z")).unwrap();
+        assert!(occurrences(&memory, archive.as_bytes()) > 0, "{args:?}: the core does not hold the process's memory");
         for (form, secret) in secrets(password) {
             let found = occurrences(&memory, &secret);
             assert_eq!(found, 0, "secarc {args:?}: the {form} is left in memory {found} times");

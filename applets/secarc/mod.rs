@@ -8,11 +8,11 @@ use armorbox::sevenz::create::{self, CreateOptions, Method, Times};
 use armorbox::sevenz::extract::{self, Answer, ExtractOptions, Overwrite};
 use armorbox::sevenz::selection::Selection;
 use armorbox::sevenz::{ArchiveError, key_cache, listing};
-use armorbox::sys::interrupt;
 use armorbox::sys::stdio;
+use armorbox::sys::{argv, interrupt};
 use armorbox::terminal::{PasswordRequest, PromptError, Terminal};
 use cli::{Command, Parsed};
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
 /// 7-Zip's exit code for a bad command line.
@@ -31,8 +31,8 @@ Commands:
 
 Switches:
   -p            ask for the password on the terminal (twice for a)
-  -pPASSWORD    the password inline (visible to other users in ps: prefer -p or
-                --password-file)
+  -pPASSWORD    the password inline (masked as -pxxx once secarc starts, but other
+                users may see it in ps before: prefer -p or --password-file)
   --password-file FILE   the first line of FILE;  --password-stdin   one line of stdin
   -mhe=on|off   encrypt the header (names, sizes) too
   -mx=0..9      compression level (default 5; 9 = 7-Zip's ultra, 256 MiB dictionary)
@@ -54,6 +54,10 @@ password, 5 refused (unsafe entry, would overwrite, archive exists), 7 bad comma
 pub fn run(name: &str, args: &[OsString]) -> AppletResult {
     let parsed =
         cli::parse(args).map_err(|e| Failure::new(USAGE, format!("{}\nRun '{name} --help' for usage.", e.0)))?;
+    if let Some(Some(inline)) = &parsed.switches.password {
+        // Best effort: without /proc the password stays visible, as it does with 7zz.
+        let _ = argv::mask(OsStr::new(&format!("-p{inline}")), "-p".len());
+    }
     if parsed.switches.help || (parsed.command.is_none() && parsed.archive.is_none()) {
         print!("{HELP}");
         return Ok(());

@@ -1,5 +1,6 @@
 //! Small system helpers shared by the applets.
 
+pub mod argv;
 pub mod command;
 pub mod fuse_mount;
 pub mod huge_pages;
