@@ -48,7 +48,8 @@ Switches:
   -xr!PATTERN   leave out every entry named PATTERN at any depth ('*.log', 'cache')
 
 Exit codes: 0 ok, 2 I/O error, 3 damaged or truncated archive, 4 wrong or missing
-password, 5 refused (unsafe entry, would overwrite, archive exists), 7 bad command line.
+password, 5 refused (unsafe entry, would overwrite, archive exists), 6 a compression
+method secarc cannot decode, 7 bad command line.
 ";
 
 pub fn run(name: &str, args: &[OsString]) -> AppletResult {

@@ -8,7 +8,7 @@
 
 use super::attributes;
 use super::safe_path;
-use super::{ArchiveError, classify};
+use super::{ArchiveError, classify, decoding_context};
 use crate::secret::SecretBuf;
 use crate::sys::interrupt;
 use crate::sys::progress::{Counter, CountingReader, Progress};
@@ -245,7 +245,7 @@ pub fn extract(
     drop(progress);
     // Any failure: the staged temporary files are deleted as they drop.
     decoded.map_err(|e| {
-        let context = if current.is_empty() { archive.display().to_string() } else { format!("entry {current}") };
+        let context = decoding_context(archive, &current);
         match e {
             sevenz_rust2::Error::Other(ref why) if why.starts_with("refused: ") => {
                 ArchiveError::Refused(why.trim_start_matches("refused: ").to_string())

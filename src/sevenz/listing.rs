@@ -2,7 +2,7 @@
 
 use super::attributes;
 use super::extract::open;
-use super::{ArchiveError, classify};
+use super::{ArchiveError, classify, decoding_context};
 use crate::secret::SecretBuf;
 use sevenz_rust2::ArchiveEntry;
 use std::io;
@@ -121,7 +121,7 @@ pub fn test(archive: &Path, password: &Option<SecretBuf>) -> Result<usize, Archi
             tested += 1;
             Ok(true)
         })
-        .map_err(|e| classify(e, &format!("entry {current}")))?;
+        .map_err(|e| classify(e, &decoding_context(archive, &current)))?;
     Ok(tested)
 }
 

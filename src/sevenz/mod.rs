@@ -30,6 +30,8 @@ pub enum ArchiveError {
     /// The archive is refused for safety (path traversal, symlink tricks) or an
     /// existing file would be overwritten without permission.
     Refused(String),
+    /// The archive uses a method secarc cannot decode.
+    Unsupported(String),
 }
 
 impl ArchiveError {
@@ -39,6 +41,7 @@ impl ArchiveError {
             ArchiveError::Corrupt(_) => 3,
             ArchiveError::WrongPassword(_) => 4,
             ArchiveError::Refused(_) => 5,
+            ArchiveError::Unsupported(_) => 6,
         }
     }
 }
@@ -49,9 +52,16 @@ impl std::fmt::Display for ArchiveError {
             ArchiveError::WrongPassword(m)
             | ArchiveError::Corrupt(m)
             | ArchiveError::Io(m)
-            | ArchiveError::Refused(m) => f.write_str(m),
+            | ArchiveError::Refused(m)
+            | ArchiveError::Unsupported(m) => f.write_str(m),
         }
     }
+}
+
+/// What an error while decoding names: the entry being decoded, or the archive before
+/// the first one.
+pub fn decoding_context(archive: &std::path::Path, current_entry: &str) -> String {
+    if current_entry.is_empty() { archive.display().to_string() } else { format!("entry {current_entry}") }
 }
 
 /// Maps the crate's errors: a password problem, or damage.
@@ -62,6 +72,9 @@ pub fn classify(error: sevenz_rust2::Error, context: &str) -> ArchiveError {
             ArchiveError::WrongPassword(format!("{context}: the archive is encrypted: a password is needed (-p)"))
         }
         E::MaybeBadPassword(_) => ArchiveError::WrongPassword(format!("{context}: wrong password")),
+        E::UnsupportedCompressionMethod(method) => ArchiveError::Unsupported(format!(
+            "{context}: uses the method {method}, which secarc cannot decode (7zz can: 7zz x)"
+        )),
         E::FileOpen(e, name) => ArchiveError::Io(format!("{name}: {e}")),
         E::Io(e, what) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
             ArchiveError::Corrupt(format!("{context}: the archive is truncated ({what})"))
