@@ -2,7 +2,7 @@
 
 use super::attributes;
 use super::extract::open;
-use super::{ArchiveError, classify, decoding_context};
+use super::{ArchiveError, classify, decoding_context, methods};
 use crate::secret::SecretBuf;
 use sevenz_rust2::ArchiveEntry;
 use std::io;
@@ -67,14 +67,18 @@ pub fn list(
             reader.archive().blocks.len()
         )
         .map_err(write_err)?;
-        for entry in files {
+        let archive_info = reader.archive();
+        for (index, entry) in files.iter().enumerate() {
+            let block_index = archive_info.stream_map.file_block_index.get(index).copied().flatten();
+            let block = block_index.and_then(|b| archive_info.blocks.get(b));
             let (m, mf) = date_time(entry.last_modified_date);
             let (c, cf) = date_time(entry.creation_date);
             let (a, af) = date_time(entry.access_date);
             let time = |has: bool, t: &str, f: &str| if has { format!("{t}.{f}") } else { String::new() };
             writeln!(
                 out,
-                "Path = {}\nSize = {}\nModified = {}\nCreated = {}\nAccessed = {}\nAttributes = {}\nCRC = {}\n",
+                "Path = {}\nSize = {}\nModified = {}\nCreated = {}\nAccessed = {}\nAttributes = {}\nCRC = {}\n\
+                 Encrypted = {}\nMethod = {}\nBlock = {}\n",
                 entry.name,
                 entry.size,
                 time(entry.has_last_modified_date, &m, &mf),
@@ -82,6 +86,9 @@ pub fn list(
                 time(entry.has_access_date, &a, &af),
                 attribute_text(entry),
                 if entry.has_crc { format!("{:08X}", entry.crc) } else { String::new() },
+                if block.is_some_and(methods::is_encrypted) { "+" } else { "-" },
+                block.map(methods::method_names).unwrap_or_default(),
+                block_index.map(|b| b.to_string()).unwrap_or_default(),
             )
             .map_err(write_err)?;
         }

@@ -15,6 +15,7 @@ pub mod inputs;
 pub mod key_cache;
 pub mod listing;
 pub mod lzma2_pieces;
+pub mod methods;
 pub mod safe_path;
 pub mod selection;
 
