@@ -25,12 +25,9 @@ use std::path::Path;
 
 const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Every heap block is wiped when freed. Our own secrets wipe themselves, but the
-/// crates we use copy passwords and keys into plain `Vec`s (sevenz-rust2's `Password`
-/// holds the UTF-16 password for as long as an archive is open); without this, such a
-/// copy stayed in freed memory until the process ended.
+/// No freed heap block keeps a copy of a secret (see `wiping_alloc`).
 #[global_allocator]
-static WIPE_ON_FREE: zeroizing_alloc::ZeroAlloc<std::alloc::System> = zeroizing_alloc::ZeroAlloc(std::alloc::System);
+static ALLOCATOR: armorbox::sys::wiping_alloc::WipingAllocator = armorbox::sys::wiping_alloc::WipingAllocator;
 
 fn main() {
     install_panic_hook();

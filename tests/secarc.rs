@@ -686,14 +686,15 @@ fn seven_zip_key(password: &str) -> Vec<u8> {
 }
 
 /// Runs `armorbox secarc ARGS` in `dir` under gdb, stopped as it exits, and returns its
-/// whole memory at that moment (the core file gcore writes of it).
-fn memory_at_exit(args: &[&str], dir: &Path) -> Vec<u8> {
+/// whole memory at that moment (the core file gcore writes of it) and its exit status.
+fn memory_at_exit(args: &[&str], dir: &Path) -> (Vec<u8>, u64) {
     require("gdb");
     let core = dir.join("memory.core");
     let _ = fs::remove_file(&core);
     let out = run(Command::new("gdb")
         .args(["-q", "-batch", "-ex", "set pagination off", "-ex", "catch syscall exit_group", "-ex", "run"])
-        .arg("-ex")
+        // exit_group's argument, the status.
+        .args(["-ex", "printf \"status=%d\\n\", $rdi", "-ex"])
         .arg(format!("gcore {}", core.display()))
         .args(["-ex", "kill", "--args"])
         .arg(armorbox())
@@ -701,7 +702,10 @@ fn memory_at_exit(args: &[&str], dir: &Path) -> Vec<u8> {
         .args(args)
         .current_dir(dir)
         .stdin(std::process::Stdio::null()));
-    fs::read(&core).unwrap_or_else(|e| panic!("gdb wrote no core ({e}):\n{}\n{}", stdout(&out), stderr(&out)))
+    let printed = stdout(&out);
+    let status = printed.lines().find_map(|l| l.strip_prefix("status=")).and_then(|s| s.trim().parse().ok());
+    let memory = fs::read(&core).unwrap_or_else(|e| panic!("gdb wrote no core ({e}):\n{printed}\n{}", stderr(&out)));
+    (memory, status.unwrap_or_else(|| panic!("no exit status from gdb:\n{printed}")))
 }
 
 fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
@@ -730,17 +734,18 @@ fn no_password_or_key_is_left_in_memory_when_secarc_exits() {
         [("typed password", password.as_bytes().to_vec()), ("UTF-16 password", utf16), ("key", key[..16].to_vec())]
     };
     let inline = format!("-p{right}");
-    let runs: [(&[&str], &str); 6] = [
-        (&["t", "--password-file", right_file, "theirs.7z"], right),
-        (&["x", "--password-file", right_file, "-oout", "theirs.7z"], right),
-        (&["l", "-slt", "--password-file", right_file, "theirs.7z"], right),
-        (&["t", "--password-file", wrong_file, "theirs.7z"], wrong),
+    let runs: [(&[&str], &str, u64); 6] = [
+        (&["t", "--password-file", right_file, "theirs.7z"], right, 0),
+        (&["x", "--password-file", right_file, "-oout", "theirs.7z"], right, 0),
+        (&["l", "-slt", "--password-file", right_file, "theirs.7z"], right, 0),
+        (&["t", "--password-file", wrong_file, "theirs.7z"], wrong, 4),
         // The process's arguments are in its memory too, where ps reads them.
-        (&["t", &inline, "theirs.7z"], right),
-        (&["a", "--password-file", right_file, "-mhe=on", "-mx=1", "ours.7z", "sensitive_data"], right),
+        (&["t", &inline, "theirs.7z"], right, 0),
+        (&["a", "--password-file", right_file, "-mhe=on", "-mx=1", "ours.7z", "sensitive_data"], right, 0),
     ];
-    for (args, password) in runs {
-        let memory = memory_at_exit(args, w.path());
+    for (args, password, expected_status) in runs {
+        let (memory, status) = memory_at_exit(args, w.path());
+        assert_eq!(status, expected_status, "secarc {args:?} under gdb");
         // The control: the scan sees the process's memory, its arguments included.
         let archive = args.iter().find(|a| a.ends_with(".7z")).unwrap();
         assert!(occurrences(&memory, archive.as_bytes()) > 0, "{args:?}: the core does not hold the process's memory");

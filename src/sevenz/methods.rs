@@ -3,6 +3,7 @@
 //! properties (dictionary or memory size, LZMA's literal and position bits when not
 //! the defaults, the Delta distance, the key-derivation rounds).
 
+use super::aes_writer::METHOD_ID as AES;
 use sevenz_rust2::{Block, Coder};
 
 /// The Method line of an entry in the block. (sevenz-rust2 holds the coders in the
@@ -15,8 +16,6 @@ pub fn method_names(block: &Block) -> String {
 pub fn is_encrypted(block: &Block) -> bool {
     block.coders.iter().any(|c| c.encoder_method_id() == AES)
 }
-
-const AES: &[u8] = &[0x06, 0xF1, 0x07, 0x01];
 
 fn coder_name(coder: &Coder) -> String {
     let props = coder.properties();

@@ -11,3 +11,4 @@ pub mod progress;
 pub mod self_exe;
 pub mod stdio;
 pub mod threads;
+pub mod wiping_alloc;
