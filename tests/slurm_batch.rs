@@ -52,12 +52,15 @@ impl Setup {
             .arg(w.join("data-encrypted"))
             .arg(w.join("setup-plain")));
         assert!(mount.status.success(), "{}", stderr(&mount));
-        fs::copy(
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/demo/sample/measurements.csv"),
-            w.join("setup-plain/measurements.csv"),
-        )
-        .unwrap();
-        assert!(run(Command::new("fusermount3").arg("-u").arg(w.join("setup-plain"))).status.success());
+        // With `cp`, not `fs::copy`: a descriptor open in this process leaks into the
+        // children the other test forks meanwhile and can keep the mount busy for a
+        // moment; the unmount below failed once in `make test`.
+        let copied = run(Command::new("cp")
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/demo/sample/measurements.csv"))
+            .arg(w.join("setup-plain/measurements.csv")));
+        assert!(copied.status.success(), "{}", stderr(&copied));
+        let unmounted = run(Command::new("fusermount3").arg("-u").arg(w.join("setup-plain")));
+        assert!(unmounted.status.success(), "{}", stderr(&unmounted));
         fs::remove_file(&pw).unwrap();
         let munged =
             run(Command::new("sh").arg("-c").arg(format!("printf '%s\\n' '{PASSWORD}' | munge -i /dev/stdin")));
