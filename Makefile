@@ -5,17 +5,46 @@ PREFIX  ?= /usr/local
 CARGO   ?= cargo
 SHELL   := bash
 
-.PHONY: all build musl-target test test-vm install demo bench clean
+.PHONY: all build musl-target pgo-profile test test-vm install demo bench clean
 
 all: build
 
-# Always asks cargo: it knows when the binary is up to date.
-build: musl-target
-	$(CARGO) build --release --locked --target $(TARGET)
-	@size=$$(stat -c %s $(BIN)); echo "built $(BIN): $$size bytes ($$((size / 1024)) KiB)"
+# Profile-guided optimisation: an instrumented build runs benches/pgo-train.sh, and the
+# release build is optimised for the branches it took (compression 0.90-0.95 of the
+# time without; see the README). PGO=0 builds without it, in half the time.
+PGO      ?= 1
+PGO_DIR  := $(abspath target/pgo)
+PGO_BIN  := $(PGO_DIR)/$(TARGET)/release/armorbox
+PROFDATA  = $(shell rustc --print sysroot)/lib/rustlib/$(shell rustc -vV | sed -n 's/^host: //p')/bin/llvm-profdata
+
+# Always asks cargo: it knows when the binary is up to date. The profile's name holds
+# its hash, so a new profile changes the flags, and cargo rebuilds when they change
+# (not when a file they name does).
+build: musl-target $(if $(filter 1,$(PGO)),pgo-profile)
+	@profile=$$([ "$(PGO)" = 1 ] && ls $(PGO_DIR)/armorbox-*.profdata 2> /dev/null); \
+	    echo "$(CARGO) build --release --locked --target $(TARGET) $${profile:+(profile-guided: $$profile)}"; \
+	    RUSTFLAGS="$${profile:+-Cprofile-use=$$profile}" $(CARGO) build --release --locked --target $(TARGET) && \
+	    size=$$(stat -c %s $(BIN)) && \
+	    kind=$${profile:+profile-guided} && \
+	    echo "built $(BIN): $$size bytes ($$((size / 1024)) KiB, $${kind:-without PGO})"
 
 musl-target:
 	@rustup target list --installed | grep -qx $(TARGET) || rustup target add $(TARGET)
+
+# Retrains only when the instrumented binary changed. Without llvm-tools (rustup needs
+# the network to add them) the build goes on without PGO, and says so.
+pgo-profile: musl-target
+	@[ -x $(PROFDATA) ] || rustup component add llvm-tools || echo "make: no llvm-tools: building without PGO"
+	@if [ -x $(PROFDATA) ]; then \
+	    RUSTFLAGS="-Cprofile-generate=$(PGO_DIR)/raw" $(CARGO) build --release --locked --target $(TARGET) --target-dir $(PGO_DIR) && \
+	    if ! ls $(PGO_DIR)/armorbox-*.profdata > /dev/null 2>&1 || [ $(PGO_BIN) -nt "$$(ls $(PGO_DIR)/armorbox-*.profdata)" ]; then \
+	        rm -rf $(PGO_DIR)/raw $(PGO_DIR)/armorbox-*.profdata && \
+	        benches/pgo-train.sh $(PGO_BIN) $(PGO_DIR)/work && \
+	        $(PROFDATA) merge -o $(PGO_DIR)/merged.profdata $(PGO_DIR)/raw && \
+	        mv $(PGO_DIR)/merged.profdata $(PGO_DIR)/armorbox-$$(sha256sum $(PGO_DIR)/merged.profdata | cut -c1-12).profdata && \
+	        rm -rf $(PGO_DIR)/work $(PGO_DIR)/raw; \
+	    fi; \
+	fi
 
 # The tests run the shipped static binary (ARMORBOX_BIN), not a debug build.
 test: build
