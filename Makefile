@@ -10,7 +10,7 @@ SHELL   := bash
 all: build
 
 # Profile-guided optimisation: an instrumented build runs benches/pgo-train.sh, and the
-# release build is optimised for the branches it took (compression 0.90-0.95 of the
+# release build is optimised for the branches it took (compression 0.89-0.94 of the
 # time without; see the README). PGO=0 builds without it, in half the time.
 PGO      ?= 1
 PGO_DIR  := $(abspath target/pgo)
