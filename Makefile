@@ -34,7 +34,8 @@ musl-target:
 # Retrains only when the instrumented binary changed. Without llvm-tools (rustup needs
 # the network to add them) the build goes on without PGO, and says so.
 pgo-profile: musl-target
-	@[ -x $(PROFDATA) ] || rustup component add llvm-tools || echo "make: no llvm-tools: building without PGO"
+	@[ -x $(PROFDATA) ] || rustup component add llvm-tools || true
+	@[ -x $(PROFDATA) ] || echo "make: no $(PROFDATA) (rustup's llvm-tools): building without PGO"
 	@if [ -x $(PROFDATA) ]; then \
 	    RUSTFLAGS="-Cprofile-generate=$(PGO_DIR)/raw" $(CARGO) build --release --locked --target $(TARGET) --target-dir $(PGO_DIR) && \
 	    if ! ls $(PGO_DIR)/armorbox-*.profdata > /dev/null 2>&1 || [ $(PGO_BIN) -nt "$$(ls $(PGO_DIR)/armorbox-*.profdata)" ]; then \
