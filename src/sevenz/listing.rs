@@ -1,39 +1,49 @@
-//! `secarc l` (7-Zip's table, `-slt` its technical listing) and `secarc t`.
+//! `secarc l` (7-Zip's table, `-slt` its technical listing) and `secarc t`. Listings
+//! are laid out as 7zz lays them out from its "Listing archive:" line on (7zz prints its
+//! banner and a scan summary before it), times in the local time zone, so that what
+//! reads one tool's listing reads the other's.
 
 use super::attributes;
 use super::extract::open;
 use super::{ArchiveError, classify, decoding_context, methods};
 use crate::secret::SecretBuf;
-use sevenz_rust2::ArchiveEntry;
+use crate::sys::local_time;
+use sevenz_rust2::{Archive, ArchiveEntry, Block};
 use std::io;
 use std::path::Path;
 use std::time::UNIX_EPOCH;
 
-/// `YYYY-MM-DD HH:MM:SS` (UTC) and the 7-digit fraction, from a FILETIME.
+/// `YYYY-MM-DD HH:MM:SS` (local time) and the 7-digit fraction, from a FILETIME.
 fn date_time(entry_time: sevenz_rust2::NtTime) -> (String, String) {
-    let t = attributes::system_time(entry_time);
-    let since = t.duration_since(UNIX_EPOCH).unwrap_or_default();
-    let secs = since.as_secs() as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let clock = format!("{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}", rem / 3600, rem % 3600 / 60, rem % 60);
+    let since = attributes::system_time(entry_time).duration_since(UNIX_EPOCH).unwrap_or_default();
+    let clock = local_time::local(since.as_secs() as i64).text();
     (clock, format!("{:07}", since.subsec_nanos() / 100))
 }
 
-/// `D drwxr-xr-x` / `A -rw-r--r--`, as 7-Zip shows attributes.
+/// The Windows attribute bits 7-Zip shows: read-only, hidden, system, directory, archive.
+const READ_ONLY: u32 = 0x01;
+const HIDDEN: u32 = 0x02;
+const SYSTEM: u32 = 0x04;
+const DIRECTORY: u32 = 0x10;
+const ARCHIVE: u32 = 0x20;
+
+/// The letters of the Windows attributes 7-Zip shows ("RA" for a read-only file).
+fn attribute_letters(entry: &ArchiveEntry) -> String {
+    let bits = if entry.has_windows_attributes { entry.windows_attributes } else { 0 };
+    let directory = entry.is_directory || bits & DIRECTORY != 0;
+    [(directory, 'D'), (bits & READ_ONLY != 0, 'R'), (bits & HIDDEN != 0, 'H'), (bits & SYSTEM != 0, 'S')]
+        .into_iter()
+        .chain([(bits & ARCHIVE != 0, 'A')])
+        .map(|(set, letter)| if set { letter } else { '.' })
+        .collect()
+}
+
+/// `RA -r--r--r--` / `D drwxr-xr-x`, as 7-Zip shows attributes in `-slt`: the letters
+/// set, then the Unix mode when the high bits hold one.
 fn attribute_text(entry: &ArchiveEntry) -> String {
-    let kind = if entry.is_directory { "D" } else { "A" };
+    let letters: String = attribute_letters(entry).chars().filter(|&c| c != '.').collect();
     let Some(mode) = attributes::unix_mode(entry.windows_attributes).filter(|_| entry.has_windows_attributes) else {
-        return kind.to_string();
+        return letters;
     };
     let type_char = match mode & 0o170000 {
         0o040000 => 'd',
@@ -47,7 +57,49 @@ fn attribute_text(entry: &ArchiveEntry) -> String {
         perms.push(if bits & 2 != 0 { 'w' } else { '-' });
         perms.push(if bits & 1 != 0 { 'x' } else { '-' });
     }
-    format!("{kind} {perms}")
+    format!("{letters} {perms}")
+}
+
+/// How many packed streams a block reads: one, and three more for each BCJ2 coder
+/// (its call, jump and range-coder streams). sevenz-rust2 keeps the count private.
+fn packed_stream_count(block: &Block) -> usize {
+    const BCJ2: &[u8] = &[0x03, 0x03, 0x01, 0x1B];
+    1 + 3 * block.coders.iter().filter(|coder| coder.encoder_method_id() == BCJ2).count()
+}
+
+/// Each entry's Packed Size as 7zz gives it: 0 for an entry without data, the block's
+/// packed size for the first file of a block, nothing for the other files of a block.
+fn packed_sizes(archive: &Archive) -> Vec<Option<u64>> {
+    let mut block_sizes = Vec::with_capacity(archive.blocks.len());
+    let mut streams = archive.pack_sizes().iter();
+    for block in &archive.blocks {
+        block_sizes.push(streams.by_ref().take(packed_stream_count(block)).sum::<u64>());
+    }
+    let map = &archive.stream_map;
+    (0..archive.files.len())
+        .map(|index| match map.file_block_index.get(index).copied().flatten() {
+            None => Some(0),
+            Some(block) if map.block_first_file_index.get(block) == Some(&index) => block_sizes.get(block).copied(),
+            Some(_) => None,
+        })
+        .collect()
+}
+
+/// The archive's lines between "--" and the entries.
+fn write_overview(out: &mut dyn io::Write, path: &Path, archive: &Archive) -> io::Result<()> {
+    let physical = std::fs::metadata(path)?.len();
+    let headers = physical.saturating_sub(archive.pack_sizes().iter().sum());
+    writeln!(out, "Listing archive: {}\n\n--", path.display())?;
+    writeln!(out, "Path = {}\nType = 7z\nPhysical Size = {physical}\nHeaders Size = {headers}", path.display())?;
+    if let Some(names) = methods::archive_method_names(&archive.blocks) {
+        writeln!(out, "Method = {names}")?;
+    }
+    // Solid: a block holds more than one file.
+    let solid =
+        archive.blocks.iter().enumerate().any(|(block, _)| {
+            archive.stream_map.file_block_index.iter().filter(|of| **of == Some(block)).nth(1).is_some()
+        });
+    writeln!(out, "Solid = {}\nBlocks = {}\n", if solid { "+" } else { "-" }, archive.blocks.len())
 }
 
 pub fn list(
@@ -57,63 +109,88 @@ pub fn list(
     out: &mut dyn io::Write,
 ) -> Result<(), ArchiveError> {
     let reader = open(archive, password)?;
-    let files = &reader.archive().files;
     let write_err = |e: io::Error| ArchiveError::Io(format!("stdout: {e}"));
+    write_overview(out, archive, reader.archive()).map_err(write_err)?;
     if technical {
+        technical_listing(out, reader.archive()).map_err(write_err)
+    } else {
+        table(out, reader.archive()).map_err(write_err)
+    }
+}
+
+/// `-slt`: every entry's properties. Creation and access times, the attributes and the
+/// CRC have a line in every entry when any entry has them (7zz lists the properties the
+/// header records, and the modification time always).
+fn technical_listing(out: &mut dyn io::Write, archive: &Archive) -> io::Result<()> {
+    let files = &archive.files;
+    let (any_ctime, any_atime) = (files.iter().any(|f| f.has_creation_date), files.iter().any(|f| f.has_access_date));
+    let any_attributes = files.iter().any(|f| f.has_windows_attributes);
+    let any_crc = files.iter().any(|f| f.has_crc);
+    writeln!(out, "----------")?;
+    for (index, (entry, packed)) in files.iter().zip(packed_sizes(archive)).enumerate() {
+        let block_index = archive.stream_map.file_block_index.get(index).copied().flatten();
+        let block = block_index.and_then(|b| archive.blocks.get(b));
+        let time = |has: bool, t: sevenz_rust2::NtTime| {
+            let (clock, fraction) = date_time(t);
+            if has { format!("{clock}.{fraction}") } else { String::new() }
+        };
+        writeln!(out, "Path = {}\nSize = {}\nPacked Size = {}", entry.name, entry.size, optional(packed))?;
+        for (any, name, has, t) in [
+            (true, "Modified", entry.has_last_modified_date, entry.last_modified_date),
+            (any_ctime, "Created", entry.has_creation_date, entry.creation_date),
+            (any_atime, "Accessed", entry.has_access_date, entry.access_date),
+        ] {
+            if any {
+                writeln!(out, "{name} = {}", time(has, t))?;
+            }
+        }
+        if any_attributes {
+            writeln!(out, "Attributes = {}", attribute_text(entry))?;
+        }
+        if any_crc {
+            writeln!(out, "CRC = {}", if entry.has_crc { format!("{:08X}", entry.crc) } else { String::new() })?;
+        }
         writeln!(
             out,
-            "Path = {}\nType = 7z\nBlocks = {}\n\n----------",
-            archive.display(),
-            reader.archive().blocks.len()
-        )
-        .map_err(write_err)?;
-        let archive_info = reader.archive();
-        for (index, entry) in files.iter().enumerate() {
-            let block_index = archive_info.stream_map.file_block_index.get(index).copied().flatten();
-            let block = block_index.and_then(|b| archive_info.blocks.get(b));
-            let (m, mf) = date_time(entry.last_modified_date);
-            let (c, cf) = date_time(entry.creation_date);
-            let (a, af) = date_time(entry.access_date);
-            let time = |has: bool, t: &str, f: &str| if has { format!("{t}.{f}") } else { String::new() };
-            writeln!(
-                out,
-                "Path = {}\nSize = {}\nModified = {}\nCreated = {}\nAccessed = {}\nAttributes = {}\nCRC = {}\n\
-                 Encrypted = {}\nMethod = {}\nBlock = {}\n",
-                entry.name,
-                entry.size,
-                time(entry.has_last_modified_date, &m, &mf),
-                time(entry.has_creation_date, &c, &cf),
-                time(entry.has_access_date, &a, &af),
-                attribute_text(entry),
-                if entry.has_crc { format!("{:08X}", entry.crc) } else { String::new() },
-                if block.is_some_and(methods::is_encrypted) { "+" } else { "-" },
-                block.map(methods::method_names).unwrap_or_default(),
-                block_index.map(|b| b.to_string()).unwrap_or_default(),
-            )
-            .map_err(write_err)?;
-        }
-        return Ok(());
+            "Encrypted = {}\nMethod = {}\nBlock = {}\n",
+            if block.is_some_and(methods::is_encrypted) { "+" } else { "-" },
+            block.map(methods::method_names).unwrap_or_default(),
+            optional(block_index),
+        )?;
     }
-    writeln!(
-        out,
-        "   Date      Time    Attr         Size  Name\n------------------- ----- ------------  ------------------------"
-    )
-    .map_err(write_err)?;
-    let (mut total, mut file_count, mut dir_count) = (0u64, 0usize, 0usize);
-    for entry in files {
-        let (when, _) = date_time(entry.last_modified_date);
-        let attr = if entry.is_directory { "D...." } else { "....A" };
-        writeln!(out, "{when} {attr} {:>12}  {}", entry.size, entry.name).map_err(write_err)?;
-        total += entry.size;
-        if entry.is_directory {
-            dir_count += 1;
-        } else {
-            file_count += 1;
-        }
-    }
-    writeln!(out, "------------------- ----- ------------  ------------------------\n{:>38}  {file_count} files, {dir_count} folders", total)
-        .map_err(write_err)?;
     Ok(())
+}
+/// The table: a row per entry, then the totals (the newest modification time, the
+/// sizes, the numbers of files and folders).
+fn table(out: &mut dyn io::Write, archive: &Archive) -> io::Result<()> {
+    const RULE: &str = "------------------- ----- ------------ ------------  ------------------------";
+    writeln!(out, "   Date      Time    Attr         Size   Compressed  Name\n{RULE}")?;
+    let no_time = || " ".repeat(19);
+    let (mut size, mut packed_size, mut files, mut folders, mut newest) = (0u64, 0u64, 0u64, 0u64, None::<u64>);
+    for (entry, packed) in archive.files.iter().zip(packed_sizes(archive)) {
+        let modified = entry.has_last_modified_date.then_some(entry.last_modified_date);
+        let when = modified.map_or_else(no_time, |t| date_time(t).0);
+        writeln!(
+            out,
+            "{when} {} {:>12} {:>12}  {}",
+            attribute_letters(entry),
+            entry.size,
+            optional(packed),
+            entry.name
+        )?;
+        size += entry.size;
+        packed_size += packed.unwrap_or(0);
+        *(if entry.is_directory { &mut folders } else { &mut files }) += 1;
+        newest = newest.max(modified.map(u64::from));
+    }
+    let when = newest.map_or_else(no_time, |ticks| date_time(ticks.into()).0);
+    let folders = if folders > 0 { format!(", {folders} folders") } else { String::new() };
+    writeln!(out, "{RULE}\n{when}       {size:>12} {packed_size:>12}  {files} files{folders}")
+}
+
+/// A value, or nothing where there is none (7zz leaves the field empty).
+fn optional(value: Option<impl ToString>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
 }
 
 /// Decodes everything and checks every CRC; returns the number of files tested.
@@ -137,9 +214,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dates_are_civil_utc() {
-        let t = attributes::nt_time(1_700_000_000, 5_000_000);
-        assert_eq!(date_time(t), ("2023-11-14 22:13:20".to_string(), "0050000".to_string()));
-        assert_eq!(date_time(attributes::nt_time(951_782_400, 0)).0, "2000-02-29 00:00:00");
+    fn fractions_have_seven_digits() {
+        assert_eq!(date_time(attributes::nt_time(1_700_000_000, 5_000_000)).1, "0050000");
     }
 }

@@ -12,6 +12,45 @@ pub fn method_names(block: &Block) -> String {
     block.coders.iter().rev().map(coder_name).collect::<Vec<_>>().join(" ")
 }
 
+/// The archive's Method line: every method its blocks use once, in the order of their
+/// ids, by name; LZMA and LZMA2 with the largest dictionary any of their coders has.
+/// None when there is no block (7zz then prints no Method line).
+pub fn archive_method_names(blocks: &[Block]) -> Option<String> {
+    let mut methods: Vec<(u64, &Coder, Option<u32>)> = Vec::new();
+    for coder in blocks.iter().flat_map(|block| &block.coders) {
+        let id = coder.encoder_method_id().iter().fold(0u64, |id, &byte| id << 8 | byte as u64);
+        let dictionary = dictionary_of(coder);
+        match methods.iter_mut().find(|(known, _, _)| *known == id) {
+            Some((_, _, largest)) => *largest = (*largest).max(dictionary),
+            None => methods.push((id, coder, dictionary)),
+        }
+    }
+    methods.sort_by_key(|&(id, _, _)| id);
+    let names = methods.iter().map(|&(_, coder, dictionary)| {
+        let name = coder_name(coder);
+        let name = name.split(':').next().unwrap_or_default();
+        match dictionary {
+            Some(size) => format!("{name}:{}", size_text(size)),
+            None => name.to_string(),
+        }
+    });
+    (!blocks.is_empty()).then(|| names.collect::<Vec<_>>().join(" "))
+}
+
+/// The dictionary size of an LZMA or LZMA2 coder.
+fn dictionary_of(coder: &Coder) -> Option<u32> {
+    match (coder.encoder_method_id(), coder.properties()) {
+        ([0x21], &[d]) if d & 0x7F <= 40 => Some(lzma2_dictionary(d)),
+        ([0x03, 0x01, 0x01], &[_, a, b, c, e]) => Some(u32::from_le_bytes([a, b, c, e])),
+        _ => None,
+    }
+}
+
+/// The dictionary size an LZMA2 property byte (at most 40) stands for.
+fn lzma2_dictionary(property: u8) -> u32 {
+    if property >= 40 { u32::MAX } else { (2 | (property as u32 & 1)) << (property / 2 + 11) }
+}
+
 /// Whether the block's data is encrypted (7zAES is one of its coders).
 pub fn is_encrypted(block: &Block) -> bool {
     block.coders.iter().any(|c| c.encoder_method_id() == AES)
@@ -46,10 +85,7 @@ fn coder_name(coder: &Coder) -> String {
         text.push_str(&part);
     };
     match (name, props) {
-        ("LZMA2", &[d]) if d & 0x7F <= 40 => {
-            let dictionary = if d >= 40 { u32::MAX } else { (2 | (d as u32 & 1)) << (d / 2 + 11) };
-            add(size_text(dictionary));
-        }
+        ("LZMA2", &[d]) if d & 0x7F <= 40 => add(size_text(lzma2_dictionary(d))),
         ("LZMA", &[d, a, b, c, e]) => {
             add(size_text(u32::from_le_bytes([a, b, c, e])));
             let (lc, lp, pb) = (d % 9, d / 9 % 5, d / 45);

@@ -5,6 +5,7 @@ pub mod command;
 pub mod fuse_mount;
 pub mod huge_pages;
 pub mod interrupt;
+pub mod local_time;
 pub mod no_core_dump;
 pub mod process_watch;
 pub mod progress;
