@@ -34,6 +34,12 @@ pub fn nt_time(secs: i64, nanos: i64) -> NtTime {
     NtTime::new(ticks)
 }
 
+/// Whole seconds since 1970 (negative before) and the 100 ns ticks past them.
+pub fn unix_seconds(time: NtTime) -> (i64, u32) {
+    let ticks: u64 = time.into();
+    ((ticks / 10_000_000) as i64 - SECONDS_1601_TO_1970, (ticks % 10_000_000) as u32)
+}
+
 pub fn system_time(time: NtTime) -> SystemTime {
     let ticks: u64 = time.into();
     let since_1601 = Duration::new(ticks / 10_000_000, (ticks % 10_000_000) as u32 * 100);

@@ -11,13 +11,11 @@ use crate::sys::local_time;
 use sevenz_rust2::{Archive, ArchiveEntry, Block};
 use std::io;
 use std::path::Path;
-use std::time::UNIX_EPOCH;
 
 /// `YYYY-MM-DD HH:MM:SS` (local time) and the 7-digit fraction, from a FILETIME.
 fn date_time(entry_time: sevenz_rust2::NtTime) -> (String, String) {
-    let since = attributes::system_time(entry_time).duration_since(UNIX_EPOCH).unwrap_or_default();
-    let clock = local_time::local(since.as_secs() as i64).text();
-    (clock, format!("{:07}", since.subsec_nanos() / 100))
+    let (secs, ticks) = attributes::unix_seconds(entry_time);
+    (local_time::local(secs).text(), format!("{ticks:07}"))
 }
 
 /// The Windows attribute bits 7-Zip shows: read-only, hidden, system, directory, archive.
@@ -216,5 +214,11 @@ mod tests {
     #[test]
     fn fractions_have_seven_digits() {
         assert_eq!(date_time(attributes::nt_time(1_700_000_000, 5_000_000)).1, "0050000");
+    }
+
+    #[test]
+    fn times_before_1970_keep_their_date() {
+        assert_eq!(attributes::unix_seconds(attributes::nt_time(-86_400, 0)), (-86_400, 0));
+        assert_eq!(attributes::unix_seconds(attributes::nt_time(1_700_000_000, 300)), (1_700_000_000, 3));
     }
 }
