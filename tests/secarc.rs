@@ -571,6 +571,72 @@ fn a_progress_line_shows_on_a_terminal() {
     }
 }
 
+/// 7-Zip's -bso, -bse and -bsp send the summary, the errors and the progress line to
+/// nowhere (0), stdout (1) or stderr (2); scripts use -bso0 -bsp0 to keep logs quiet.
+#[test]
+fn output_switches_route_the_summary_errors_and_progress() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let pw = format!("-p{PW}");
+    let quiet = secarc(&["a", &pw, "-bso0", "-bsp0", "q.7z", "sensitive_data"], w.path());
+    ok(&quiet, "secarc a -bso0 -bsp0");
+    assert_eq!((stdout(&quiet).as_str(), stderr(&quiet).as_str()), ("", ""));
+    ok(&sevenzz(&["t", &pw, "q.7z"], w.path()), "7zz t");
+    let to_stderr = secarc(&["t", &pw, "-bso2", "q.7z"], w.path());
+    ok(&to_stderr, "secarc t -bso2");
+    assert!(stdout(&to_stderr).is_empty() && stderr(&to_stderr).contains("Everything is Ok"), "{to_stderr:?}");
+    let wrong = secarc(&["t", "-pwrong", "-bse1", "q.7z"], w.path());
+    assert_eq!(wrong.status.code(), Some(4));
+    assert!(stderr(&wrong).is_empty() && stdout(&wrong).contains("wrong password"), "{wrong:?}");
+    let silent = secarc(&["x", "-pwrong", "-bse0", "-oout", "q.7z"], w.path());
+    assert_eq!(silent.status.code(), Some(4));
+    assert_eq!((stdout(&silent).as_str(), stderr(&silent).as_str()), ("", ""));
+    let unencrypted = secarc(&["a", "-bso0", "-bse0", "plain.7z", "sensitive_data"], w.path());
+    ok(&unencrypted, "secarc a without a password");
+    assert_eq!((stdout(&unencrypted).as_str(), stderr(&unencrypted).as_str()), ("", ""), "the warning goes with -bse0");
+
+    // Hard to compress at -mx=9: the line has time to show, or would.
+    let noise: Vec<u8> = (0..16u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    fs::write(w.path().join("noise.bin"), &noise).unwrap();
+    for (switch, redirect, shows) in [("-bsp1", "2>/dev/null", true), ("-bsp0", "", false)] {
+        let done = w.path().join(format!("done{switch}"));
+        let pane = common::Pane::start(&format!(
+            "cd {} && rm -f n.7z && {} secarc a -pPW -mx=9 -bso0 {switch} n.7z noise.bin {redirect}; echo $? > {}; exec sleep 600",
+            common::shell_path(w.path()),
+            common::shell_path(&armorbox()),
+            common::shell_path(&done)
+        ));
+        if shows {
+            assert!(pane.wait_screen("ETA").contains("compressing"), "{switch} {redirect}");
+        } else {
+            while !done.exists() {
+                assert!(!pane.screen().contains("ETA"), "{switch}: a progress line showed");
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        assert_eq!(common::wait_for_line(&done).trim(), "0", "{switch}");
+    }
+}
+
+/// -ms=off: a block for each file, as 7zz makes them; 7zz tests and lists it so.
+#[test]
+fn non_solid_archives_have_a_block_for_each_file() {
+    let w = TempDir::new().unwrap();
+    sample_tree(w.path());
+    let pw = format!("-p{PW}");
+    ok(&secarc(&["a", &pw, "-mhe=on", "-ms=off", "ns.7z", "sensitive_data"], w.path()), "secarc a -ms=off");
+    ok(&sevenzz(&["t", &pw, "ns.7z"], w.path()), "7zz t");
+    let slt = stdout(&sevenzz(&["l", "-slt", &pw, "ns.7z"], w.path()));
+    assert!(slt.contains("\nSolid = -\n"), "{slt}");
+    let entries = slt.split_once("----------\n").unwrap().1;
+    let blocks: Vec<_> = entries.lines().filter_map(|l| l.strip_prefix("Block = ")).filter(|b| !b.is_empty()).collect();
+    let distinct: std::collections::BTreeSet<_> = blocks.iter().collect();
+    assert!(blocks.len() > 3 && distinct.len() == blocks.len(), "one block per file: {blocks:?}");
+    listings_match(&pw, "ns.7z", w.path());
+    ok(&sevenzz(&["x", &pw, "-oout", "ns.7z"], w.path()), "7zz x");
+    assert_eq!(snapshot(&w.path().join("out")), followed(snapshot_of_source(w.path())));
+}
+
 /// Starts `command` in `dir` allowed to write core files of any size, with a pipe as
 /// stdin that is kept open, and kills it with SIGQUIT (whose default is to dump core)
 /// once it is waiting. Returns whether the kernel dumped its core.

@@ -14,6 +14,15 @@ pub enum Command {
     Test,
 }
 
+/// Where 7-Zip's -bso (messages), -bse (errors) and -bsp (progress) send their
+/// stream: `0`, `1` and `2`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Nowhere,
+    Stdout,
+    Stderr,
+}
+
 #[derive(Debug, Default)]
 pub struct Switches {
     /// `-p` alone: Some(None), prompt; `-pPASS`: Some(Some(..)).
@@ -35,6 +44,12 @@ pub struct Switches {
     /// -x!PATTERN, -xr!PATTERN.
     pub excludes: Vec<Exclude>,
     pub technical: bool,
+    /// -ms=on|off: one solid block per branch filter, or a block for each file.
+    pub solid: Option<bool>,
+    /// -bso, -bse, -bsp.
+    pub messages: Option<Stream>,
+    pub errors: Option<Stream>,
+    pub progress: Option<Stream>,
     pub help: bool,
 }
 
@@ -57,6 +72,15 @@ fn on_off(switch: &str, value: &str) -> Result<bool, UsageError> {
     }
 }
 
+fn stream(switch: &str, value: &str) -> Result<Stream, UsageError> {
+    match value {
+        "0" => Ok(Stream::Nowhere),
+        "1" => Ok(Stream::Stdout),
+        "2" => Ok(Stream::Stderr),
+        _ => Err(UsageError(format!("{switch}{value}: expected 0 (nowhere), 1 (stdout) or 2 (stderr)"))),
+    }
+}
+
 /// How each switch is written: its prefix, and how the rest of the word is read.
 const SWITCH_PREFIXES: &[&str] = &[
     "--password-file",
@@ -68,7 +92,11 @@ const SWITCH_PREFIXES: &[&str] = &[
     "-mtm",
     "-mta",
     "-mx",
+    "-ms",
     "-m0",
+    "-bso",
+    "-bse",
+    "-bsp",
     "-slt",
     "-snl",
     "-p",
@@ -126,6 +154,10 @@ pub fn parse(args: &[OsString]) -> Result<Parsed, UsageError> {
                 }
                 switches.level = Some(level);
             }
+            "-ms" => switches.solid = Some(on_off("-ms=", rest)?),
+            "-bso" => switches.messages = Some(stream("-bso", rest)?),
+            "-bse" => switches.errors = Some(stream("-bse", rest)?),
+            "-bsp" => switches.progress = Some(stream("-bsp", rest)?),
             "-m0" => switches.method = Some(rest.to_ascii_lowercase()),
             "-slt" if rest.is_empty() => switches.technical = true,
             "-snl" if rest.is_empty() => switches.store_symlinks = true,
@@ -206,5 +238,18 @@ mod tests {
         assert!(p(&["a", "-v100m", "a.7z"]).unwrap_err().0.contains("-v100m"));
         assert!(p(&["u", "a.7z"]).unwrap_err().0.contains("unsupported command"));
         assert!(p(&["a", "-mhe=maybe", "a.7z"]).is_err());
+    }
+
+    #[test]
+    fn output_streams_and_solid_mode() {
+        let a = p(&["a", "-bso0", "-bse1", "-bsp2", "-ms=off", "a.7z", "d"]).unwrap().switches;
+        assert_eq!(
+            (a.messages, a.errors, a.progress),
+            (Some(Stream::Nowhere), Some(Stream::Stdout), Some(Stream::Stderr))
+        );
+        assert_eq!(a.solid, Some(false));
+        assert_eq!(p(&["a", "-ms=on", "a.7z"]).unwrap().switches.solid, Some(true));
+        assert!(p(&["a", "-bso3", "a.7z"]).unwrap_err().0.contains("-bso3"));
+        assert!(p(&["a", "-ms=e", "a.7z"]).unwrap_err().0.contains("-ms=e"));
     }
 }

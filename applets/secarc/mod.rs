@@ -8,10 +8,11 @@ use armorbox::sevenz::create::{self, CreateOptions, Method, Times};
 use armorbox::sevenz::extract::{self, Answer, ExtractOptions, Overwrite};
 use armorbox::sevenz::selection::Selection;
 use armorbox::sevenz::{ArchiveError, key_cache, listing};
+use armorbox::sys::progress::ProgressTo;
 use armorbox::sys::stdio;
 use armorbox::sys::{argv, interrupt};
 use armorbox::terminal::{PasswordRequest, PromptError, Terminal};
-use cli::{Command, Parsed};
+use cli::{Command, Parsed, Stream};
 use std::ffi::{OsStr, OsString};
 use std::path::{Path, PathBuf};
 
@@ -41,6 +42,11 @@ Switches:
   -mtm/-mtc/-mta=on|off  store modification/change/access times (default on/off/off)
   -oDIR, -o DIR output directory for x and e   -y   overwrite without asking
   -snl          store symlinks as links (default: follow them, as 7-Zip does)
+  -ms=on|off    one solid block (per filter; default), or a block for each file
+  -bso0|1|2     messages (the summary) to nowhere, stdout (default) or stderr
+  -bse0|1|2     errors and warnings to nowhere, stdout or stderr (default)
+  -bsp0|1|2     the progress line to nowhere, stdout or stderr (default), shown
+                only while that is a terminal
   Files may hold wildcards (quote them): 'data/*.csv' takes the matches in data/;
   -r            ... and in every directory below it (directories are always
                 archived whole)
@@ -63,18 +69,55 @@ pub fn run(name: &str, args: &[OsString]) -> AppletResult {
         print!("{HELP}");
         return Ok(());
     }
+    let errors = parsed.switches.errors.unwrap_or(Stream::Stderr);
+    run_command(&parsed).map_err(|failure| match errors {
+        Stream::Stderr => failure,
+        Stream::Stdout if !failure.message.is_empty() => {
+            say(Stream::Stdout, &format!("{name}: {}", failure.message));
+            Failure::silent(failure.code)
+        }
+        Stream::Stdout => failure,
+        Stream::Nowhere => Failure::silent(failure.code),
+    })
+}
+
+/// Prints `text` where a -bso or -bse switch sends it.
+fn say(to: Stream, text: &str) {
+    match to {
+        _ if text.is_empty() => {}
+        Stream::Nowhere => {}
+        Stream::Stdout => println!("{text}"),
+        Stream::Stderr => eprintln!("{text}"),
+    }
+}
+
+/// Where the summary goes (-bso).
+fn messages(parsed: &Parsed) -> Stream {
+    parsed.switches.messages.unwrap_or(Stream::Stdout)
+}
+
+/// Where the progress line goes (-bsp).
+fn progress(parsed: &Parsed) -> ProgressTo {
+    match parsed.switches.progress {
+        Some(Stream::Nowhere) => ProgressTo::Nowhere,
+        Some(Stream::Stdout) => ProgressTo::Stdout,
+        Some(Stream::Stderr) | None => ProgressTo::Stderr,
+    }
+}
+
+fn run_command(parsed: &Parsed) -> AppletResult {
     let command = parsed.command.ok_or_else(|| Failure::new(USAGE, "no command"))?;
     let archive = PathBuf::from(parsed.archive.clone().ok_or_else(|| Failure::new(USAGE, "no archive name given"))?);
     let result = match command {
-        Command::Add => add(&parsed, &archive),
-        Command::Extract | Command::ExtractFlat => extract(&parsed, &archive, command == Command::ExtractFlat),
-        Command::List => retry_with_prompt(&parsed, |password| {
+        Command::Add => add(parsed, &archive),
+        Command::Extract | Command::ExtractFlat => extract(parsed, &archive, command == Command::ExtractFlat),
+        Command::List => retry_with_prompt(parsed, |password| {
             let stdout = std::io::stdout();
             listing::list(&archive, password, parsed.switches.technical, &mut stdout.lock())
         }),
-        Command::Test => retry_with_prompt(&parsed, |password| {
+        Command::Test => retry_with_prompt(parsed, |password| {
             let n = listing::test(&archive, password)?;
-            println!("Files: {n}\nEverything is Ok");
+            say(messages(parsed), &format!("Files: {n}\nEverything is Ok"));
             Ok(())
         }),
     };
@@ -191,7 +234,8 @@ fn add(parsed: &Parsed, archive: &Path) -> Result<(), Outcome> {
     // After any prompt, which restores the terminal on its own signals.
     cleanup_on_signals()?;
     if password.is_none() {
-        eprintln!("secarc: warning: no password given (-p): the archive is NOT encrypted");
+        let warning = "secarc: warning: no password given (-p): the archive is NOT encrypted";
+        say(s.errors.unwrap_or(Stream::Stderr), warning);
     }
     let options = CreateOptions {
         password,
@@ -206,13 +250,16 @@ fn add(parsed: &Parsed, archive: &Path) -> Result<(), Outcome> {
         },
         store_symlinks: s.store_symlinks,
         selection: Selection { recurse: s.recurse, excludes: s.excludes.clone() },
+        solid: s.solid.unwrap_or(true),
+        progress: progress(parsed),
     };
     let inputs: Vec<PathBuf> = parsed.files.iter().map(PathBuf::from).collect();
     let summary = create::create(archive, &inputs, &options)?;
-    println!(
+    let text = format!(
         "Folders: {}\nFiles: {}\nSize:       {}\nArchive size: {} bytes\nEverything is Ok",
         summary.directories, summary.files, summary.bytes, summary.archive_bytes
     );
+    say(messages(parsed), &text);
     Ok(())
 }
 
@@ -245,13 +292,14 @@ fn extract(parsed: &Parsed, archive: &Path, flat: bool) -> Result<(), Outcome> {
     };
     retry_with_prompt(parsed, |password| {
         cleanup_on_signals()?;
-        let options =
-            ExtractOptions { password: password.as_ref().map(|p| SecretBuf::from_slice(p.expose())), flat, overwrite };
+        let password = password.as_ref().map(|p| SecretBuf::from_slice(p.expose()));
+        let options = ExtractOptions { password, flat, overwrite, progress: progress(parsed) };
         let summary = extract::extract(archive, &target, &options, &mut ask)?;
-        println!(
+        let text = format!(
             "Folders: {}\nFiles: {}\nSymlinks: {}\nSize:       {}\nEverything is Ok",
             summary.directories, summary.files, summary.links, summary.bytes
         );
+        say(messages(parsed), &text);
         if summary.skipped > 0 {
             return Err(ArchiveError::Refused(format!("{} unsafe symlinks were not created", summary.skipped)));
         }

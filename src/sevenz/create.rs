@@ -12,7 +12,7 @@ use super::inputs::{Content, Item, collect, data_size, io_error, record_for};
 use super::selection::Selection;
 use crate::secret::SecretBuf;
 use crate::sys::interrupt;
-use crate::sys::progress::{Counter, Progress};
+use crate::sys::progress::{Counter, Progress, ProgressTo};
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -44,6 +44,10 @@ pub struct CreateOptions {
     pub store_symlinks: bool,
     /// Wildcards (-r) and exclusions (-x!, -xr!).
     pub selection: Selection,
+    /// -ms=on: the files of a branch filter share one solid block; off: a block each.
+    pub solid: bool,
+    /// -bsp.
+    pub progress: ProgressTo,
 }
 
 /// What was written.
@@ -99,7 +103,7 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
     out.write_all(&[0u8; header_writer::SIGNATURE_HEADER_SIZE as usize]).map_err(failed)?;
 
     let counter = Counter::default();
-    let _progress = Progress::start("compressing", bytes, counter.clone());
+    let _progress = Progress::start("compressing", bytes, counter.clone(), options.progress);
     // Entries without data first, in walk order; then each block's entries, as the
     // header must list the entries with data in the order of the blocks. Executables go
     // into their own block through a branch filter, as 7-Zip groups files by filter.
@@ -119,7 +123,7 @@ pub fn create(archive: &Path, args: &[PathBuf], options: &CreateOptions) -> Resu
             Content::File { path, .. } => BranchFilter::for_file(path),
             _ => None,
         };
-        match groups.iter_mut().find(|g| g.0 == filter) {
+        match groups.iter_mut().find(|g| options.solid && g.0 == filter) {
             Some(group) => group.1.push(item),
             None => groups.push((filter, vec![item])),
         }

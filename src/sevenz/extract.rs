@@ -11,7 +11,7 @@ use super::safe_path;
 use super::{ArchiveError, classify, decoding_context};
 use crate::secret::SecretBuf;
 use crate::sys::interrupt;
-use crate::sys::progress::{Counter, CountingReader, Progress};
+use crate::sys::progress::{Counter, CountingReader, Progress, ProgressTo};
 use sevenz_rust2::{ArchiveEntry, ArchiveReader, Password};
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -45,6 +45,8 @@ pub struct ExtractOptions {
     /// `e`: every file straight into the target, no directories.
     pub flat: bool,
     pub overwrite: Overwrite,
+    /// -bsp.
+    pub progress: ProgressTo,
 }
 
 #[derive(Default, Debug)]
@@ -203,7 +205,7 @@ pub fn extract(
     let mut current = String::new();
     let counter = Counter::default();
     let total: u64 = planned.iter().map(|p| p.entry.size).sum();
-    let progress = Progress::start("extracting", total, counter.clone());
+    let progress = Progress::start("extracting", total, counter.clone(), options.progress);
     let decoded = reader.for_each_entries(|entry, data| {
         current = entry.name.clone();
         let data = &mut CountingReader::new(data, counter.clone());

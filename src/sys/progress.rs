@@ -1,6 +1,6 @@
-//! A progress line on stderr while a long job runs: bytes done, rate and ETA, redrawn
-//! in place a few times a second, and only when stderr is a terminal (scripts and batch
-//! logs get nothing).
+//! A progress line while a long job runs: bytes done, rate and ETA, redrawn in place a
+//! few times a second, on stderr (or where 7-Zip's `-bsp` puts it) and only when that is
+//! a terminal (scripts and batch logs get nothing).
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -41,6 +41,31 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
+/// Where the progress line goes: 7-Zip's `-bsp0` (nowhere), `-bsp1` (standard output)
+/// and `-bsp2` (standard error, secarc's default: standard output may be a listing).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ProgressTo {
+    Nowhere,
+    Stdout,
+    #[default]
+    Stderr,
+}
+
+impl ProgressTo {
+    /// The stream, if it is a terminal.
+    fn terminal(self) -> Option<Box<dyn Fn() -> Box<dyn Write> + Send>> {
+        match self {
+            ProgressTo::Stdout if rustix::termios::isatty(rustix::stdio::stdout()) => {
+                Some(Box::new(|| Box::new(std::io::stdout().lock())))
+            }
+            ProgressTo::Stderr if rustix::termios::isatty(rustix::stdio::stderr()) => {
+                Some(Box::new(|| Box::new(std::io::stderr().lock())))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// The running line; dropping it stops and erases it.
 pub struct Progress {
     stop: Arc<AtomicBool>,
@@ -74,23 +99,25 @@ pub fn line(what: &str, done: u64, total: u64, elapsed: Duration) -> String {
 }
 
 impl Progress {
-    /// Starts drawing if stderr is a terminal; otherwise does nothing.
-    pub fn start(what: &'static str, total: u64, counter: Counter) -> Progress {
+    /// Starts drawing if `to` is a terminal; otherwise does nothing.
+    pub fn start(what: &'static str, total: u64, counter: Counter, to: ProgressTo) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
-        if !rustix::termios::isatty(rustix::stdio::stderr()) {
+        let Some(stream) = to.terminal() else {
             return Progress { stop, thread: None };
-        }
+        };
         let flag = Arc::clone(&stop);
         // No thread to spare, no progress line: the work itself goes on.
         let thread = std::thread::Builder::new().spawn(move || {
             let start = Instant::now();
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(250));
-                let mut err = std::io::stderr().lock();
-                let _ = write!(err, "\r{}\x1b[K", line(what, counter.get(), total, start.elapsed()));
-                let _ = err.flush();
+                let mut out = stream();
+                let _ = write!(out, "\r{}\x1b[K", line(what, counter.get(), total, start.elapsed()));
+                let _ = out.flush();
             }
-            let _ = write!(std::io::stderr().lock(), "\r\x1b[K");
+            let mut out = stream();
+            let _ = write!(out, "\r\x1b[K");
+            let _ = out.flush();
         });
         Progress { stop, thread: thread.ok() }
     }
