@@ -4,7 +4,8 @@
     make bench            (or: python3 benches/run.py PATH-TO-ARMORBOX)
 
 secarc vs 7zz: compression time, archive size, peak memory, extraction time, on
-about 60 MB and on a 24 MiB subset (the two ways secarc uses two cores), with
+about 60 MB and on a 24 MiB subset (both one LZMA2 stream, with a match-finder
+thread beside the parser: secarc cuts pieces only past 64 MiB), with
 the documented switches (-p -mhe=on -mx=9 -m0=lzma2 -mtc=on -mtm=on -mta=on).
 vaultfs vs gocryptfs: streaming write and read of 256 MiB through a mount, then
 untar, `ls -lR` and `rm -rf` of /usr/share/doc in it.
@@ -94,8 +95,7 @@ def corpus(root, name="sensitive_data", budget=60 << 20):
 
 
 def bench_secarc(work, name="sensitive_data", budget=60 << 20):
-    """The seed's corpus (about 60 MB: pieces on several cores), or a smaller one
-    (under 48 MiB: one stream with a match-finder thread)."""
+    """The seed's corpus (about 60 MB), or a smaller one (24 MiB, mostly documents)."""
     size = corpus(work, name, budget)
     print(f"secarc vs 7zz on {size / 1e6:.1f} MB ({len(os.listdir(os.path.join(work, name)))} files), switches {' '.join(SWITCHES)}")
 
