@@ -92,11 +92,15 @@ fn write_overview(out: &mut dyn io::Write, path: &Path, archive: &Archive) -> io
     if let Some(names) = methods::archive_method_names(&archive.blocks) {
         writeln!(out, "Method = {names}")?;
     }
-    // Solid: a block holds more than one file.
-    let solid =
-        archive.blocks.iter().enumerate().any(|(block, _)| {
-            archive.stream_map.file_block_index.iter().filter(|of| **of == Some(block)).nth(1).is_some()
-        });
+    // Solid: a block holds more than one file. (Counted in one pass: a non-solid
+    // archive has as many blocks as files.)
+    let mut files_in_block = vec![0usize; archive.blocks.len()];
+    for &block in archive.stream_map.file_block_index.iter().flatten() {
+        if let Some(count) = files_in_block.get_mut(block) {
+            *count += 1;
+        }
+    }
+    let solid = files_in_block.iter().any(|&count| count > 1);
     writeln!(out, "Solid = {}\nBlocks = {}\n", if solid { "+" } else { "-" }, archive.blocks.len())
 }
 
@@ -158,6 +162,7 @@ fn technical_listing(out: &mut dyn io::Write, archive: &Archive) -> io::Result<(
     }
     Ok(())
 }
+
 /// The table: a row per entry, then the totals (the newest modification time, the
 /// sizes, the numbers of files and folders).
 fn table(out: &mut dyn io::Write, archive: &Archive) -> io::Result<()> {
