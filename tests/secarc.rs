@@ -618,6 +618,41 @@ fn output_switches_route_the_summary_errors_and_progress() {
     }
 }
 
+/// `-pPASS` is masked in the process's command line as soon as secarc starts: for the
+/// rest of the run, `ps` and /proc show `-pxxxx` (7zz leaves the password there).
+#[test]
+fn an_inline_password_is_masked_in_the_command_line() {
+    let w = TempDir::new().unwrap();
+    // Hard to compress at -mx=9: the run lasts long enough to be watched.
+    let noise: Vec<u8> = (0..16u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    fs::write(w.path().join("noise.bin"), &noise).unwrap();
+    let secret = "SecretInline42";
+    let mut child = Command::new(armorbox())
+        .args(["secarc", "a", &format!("-p{secret}"), "-mx=9", "n.7z", "noise.bin"])
+        .current_dir(w.path())
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let cmdline = format!("/proc/{}/cmdline", child.id());
+    let masked = format!("-p{}", "x".repeat(secret.len()));
+    let (mut reads_masked, mut reads_after) = (0, 0);
+    while child.try_wait().unwrap().is_none() {
+        let text = String::from_utf8_lossy(&fs::read(&cmdline).unwrap_or_default()).into_owned();
+        if text.contains(&masked) {
+            reads_masked += 1;
+        }
+        if reads_masked > 0 {
+            reads_after += 1;
+            assert!(!text.contains(secret), "the password showed again after it was masked: {text:?}");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(child.wait().unwrap().success());
+    assert!(reads_masked >= 10, "the command line showed {masked} in {reads_masked} reads of {reads_after}");
+}
+
 /// -ms=off: a block for each file, as 7zz makes them; 7zz tests and lists it so.
 #[test]
 fn non_solid_archives_have_a_block_for_each_file() {
