@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TempDir, armorbox, ok, require, run, stderr, stdout};
+use common::{TempDir, armorbox, memory_at_exit, occurrences, ok, require, run, stderr, stdout};
 use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
@@ -785,33 +785,6 @@ fn seven_zip_key(password: &str) -> Vec<u8> {
     sha.finalize().to_vec()
 }
 
-/// Runs `armorbox secarc ARGS` in `dir` under gdb, stopped as it exits, and returns its
-/// whole memory at that moment (the core file gcore writes of it) and its exit status.
-fn memory_at_exit(args: &[&str], dir: &Path) -> (Vec<u8>, u64) {
-    require("gdb");
-    let core = dir.join("memory.core");
-    let _ = fs::remove_file(&core);
-    let out = run(Command::new("gdb")
-        .args(["-q", "-batch", "-ex", "set pagination off", "-ex", "catch syscall exit_group", "-ex", "run"])
-        // exit_group's argument, the status.
-        .args(["-ex", "printf \"status=%d\\n\", $rdi", "-ex"])
-        .arg(format!("gcore {}", core.display()))
-        .args(["-ex", "kill", "--args"])
-        .arg(armorbox())
-        .arg("secarc")
-        .args(args)
-        .current_dir(dir)
-        .stdin(std::process::Stdio::null()));
-    let printed = stdout(&out);
-    let status = printed.lines().find_map(|l| l.strip_prefix("status=")).and_then(|s| s.trim().parse().ok());
-    let memory = fs::read(&core).unwrap_or_else(|e| panic!("gdb wrote no core ({e}):\n{printed}\n{}", stderr(&out)));
-    (memory, status.unwrap_or_else(|| panic!("no exit status from gdb:\n{printed}")))
-}
-
-fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
-}
-
 /// After every command, at the moment the process exits, neither the password (as
 /// typed or as the UTF-16 that 7zAES hashes) nor the key derived from it is anywhere
 /// in its memory: not in freed heap, not in dead stack frames, not in sevenz-rust2's
@@ -844,7 +817,7 @@ fn no_password_or_key_is_left_in_memory_when_secarc_exits() {
         (&["a", "--password-file", right_file, "-mhe=on", "-mx=1", "ours.7z", "sensitive_data"], right, 0),
     ];
     for (args, password, expected_status) in runs {
-        let (memory, status) = memory_at_exit(args, w.path());
+        let (memory, status) = memory_at_exit(&[&["secarc"][..], args].concat(), w.path(), || {});
         assert_eq!(status, expected_status, "secarc {args:?} under gdb");
         // The control: the scan sees the process's memory, its arguments included.
         let archive = args.iter().find(|a| a.ends_with(".7z")).unwrap();

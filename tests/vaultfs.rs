@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{TempDir, armorbox, is_mounted, require, run, stderr, stdout, unmount_fuse};
+use common::{TempDir, armorbox, is_mounted, memory_at_exit, occurrences, require, run, stderr, stdout, unmount_fuse};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt, symlink};
 use std::path::{Path, PathBuf};
@@ -467,6 +467,61 @@ fn sigterm_unmounts_cleanly() {
     assert!(status.success(), "{status}");
     assert!(!fs::read_to_string("/proc/self/mounts").unwrap().contains(w.plain().to_str().unwrap()));
     assert!(fs::read_dir(w.plain()).unwrap().next().is_none(), "mountpoint is empty again");
+}
+
+/// The master key as the real gocryptfs tools read it from the config with the password.
+fn master_key(w: &Work) -> Vec<u8> {
+    require("gocryptfs-xray");
+    let out = run(Command::new("sh")
+        .arg("-c")
+        .arg("gocryptfs-xray -dumpmasterkey \"$1/gocryptfs.conf\" < \"$2\"")
+        .args(["sh", w.cipher().to_str().unwrap(), w.passfile().to_str().unwrap()]));
+    assert!(out.status.success(), "gocryptfs-xray -dumpmasterkey: {}", stderr(&out));
+    let hex = stdout(&out).trim().to_string();
+    assert_eq!(hex.len(), 64, "{hex}");
+    (0..32).map(|i| u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).unwrap()).collect()
+}
+
+/// At the moment vaultfs exits, neither the password nor the master key nor the keys
+/// derived from it (content, names) is anywhere in its memory: after -init, and after a
+/// foreground mount that wrote and read a file and was unmounted from outside.
+#[test]
+fn no_password_or_key_is_left_in_memory_when_vaultfs_exits() {
+    let w = Work::new();
+    let (pw, cipher, plain) = (w.passfile(), w.cipher(), w.plain());
+    let (pw, cipher, plain) = (pw.to_str().unwrap(), cipher.to_str().unwrap(), plain.to_str().unwrap());
+    let init = ["vaultfs", "-q", "-init", "-scryptn=10", "-passfile", pw, cipher];
+    let runs: [(&[&str], bool); 2] =
+        [(&init, false), (&["vaultfs", "-q", "-fg", "-passfile", pw, cipher, plain], true)];
+    for (args, mounts) in runs {
+        let (memory, status) = memory_at_exit(args, w.dir.path(), || {
+            if mounts {
+                assert!(wait_mounted(&w.plain(), true), "{args:?}: no mount");
+                fs::write(w.plain().join("f"), sample(100_000)).unwrap();
+                assert_eq!(fs::read(w.plain().join("f")).unwrap(), sample(100_000));
+                unmount_fuse(&w.plain());
+            }
+        });
+        assert_eq!(status, 0, "{args:?} under gdb");
+        // The control: the scan sees the process's memory, its arguments included.
+        assert!(occurrences(&memory, cipher.as_bytes()) > 0, "{args:?}: the core does not hold the process's memory");
+        let key = master_key(&w);
+        let derived = |info: &str| {
+            let mut out = [0u8; 32];
+            hkdf::Hkdf::<sha2::Sha256>::new(None, &key).expand(info.as_bytes(), &mut out).unwrap();
+            out.to_vec()
+        };
+        let secrets = [
+            ("password", PASSWORD.as_bytes().to_vec()),
+            ("master key", key[..16].to_vec()),
+            ("content key", derived("AES-GCM file content encryption")[..16].to_vec()),
+            ("name key", derived("EME filename encryption")[..16].to_vec()),
+        ];
+        for (what, secret) in secrets {
+            let found = occurrences(&memory, &secret);
+            assert_eq!(found, 0, "vaultfs {args:?}: the {what} is left in memory {found} times");
+        }
+    }
 }
 
 /// Regression: a daemon whose filesystem was unmounted from outside must not unmount

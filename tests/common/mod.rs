@@ -57,6 +57,40 @@ pub fn run(cmd: &mut Command) -> Output {
     cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"))
 }
 
+/// Runs `armorbox ARGS` in `dir` under gdb, stopped as it exits, and returns its whole
+/// memory at that moment (the core file gcore writes of it) and its exit status.
+/// `meanwhile` runs while the program does (to use a mount and unmount it, say).
+pub fn memory_at_exit(args: &[&str], dir: &Path, meanwhile: impl FnOnce()) -> (Vec<u8>, u64) {
+    require("gdb");
+    let core = dir.join("memory.core");
+    let _ = std::fs::remove_file(&core);
+    let gdb = Command::new("gdb")
+        .args(["-q", "-batch", "-ex", "set pagination off", "-ex", "catch syscall exit_group", "-ex", "run"])
+        // exit_group's argument, the status.
+        .args(["-ex", "printf \"status=%d\\n\", $rdi", "-ex"])
+        .arg(format!("gcore {}", core.display()))
+        .args(["-ex", "kill", "--args"])
+        .arg(armorbox())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("cannot start gdb");
+    meanwhile();
+    let out = gdb.wait_with_output().expect("gdb");
+    let printed = stdout(&out);
+    let status = printed.lines().find_map(|l| l.strip_prefix("status=")).and_then(|s| s.trim().parse().ok());
+    let memory =
+        std::fs::read(&core).unwrap_or_else(|e| panic!("gdb wrote no core ({e}):\n{printed}\n{}", stderr(&out)));
+    (memory, status.unwrap_or_else(|| panic!("no exit status from gdb:\n{printed}")))
+}
+
+pub fn occurrences(haystack: &[u8], needle: &[u8]) -> usize {
+    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+}
+
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
