@@ -14,6 +14,7 @@ declare -A needs=(
     [debootstrap]=debootstrap
     [chroot]=coreutils
     [gocryptfs]=gocryptfs
+    [gocryptfs-xray]=gocryptfs
     [fusermount3]=fuse3
     [7zz]=7zip
     [gdb]=gdb
