@@ -3,6 +3,7 @@
 //! to end them. A table lists the switches; anything else is refused by name.
 
 use armorbox::sevenz::selection::Exclude;
+pub use armorbox::sys::stdio::Stream;
 use std::ffi::OsString;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -12,15 +13,6 @@ pub enum Command {
     ExtractFlat,
     List,
     Test,
-}
-
-/// Where 7-Zip's -bso (messages), -bse (errors) and -bsp (progress) send their
-/// stream: `0`, `1` and `2`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stream {
-    Nowhere,
-    Stdout,
-    Stderr,
 }
 
 #[derive(Debug, Default)]

@@ -8,12 +8,12 @@ use armorbox::sevenz::create::{self, CreateOptions, Method, Times};
 use armorbox::sevenz::extract::{self, Answer, ExtractOptions, Overwrite};
 use armorbox::sevenz::selection::Selection;
 use armorbox::sevenz::{ArchiveError, key_cache, listing};
-use armorbox::sys::progress::ProgressTo;
 use armorbox::sys::stdio;
 use armorbox::sys::{argv, interrupt};
 use armorbox::terminal::{PasswordRequest, PromptError, Terminal};
 use cli::{Command, Parsed, Stream};
 use std::ffi::{OsStr, OsString};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// 7-Zip's exit code for a bad command line.
@@ -83,11 +83,8 @@ pub fn run(name: &str, args: &[OsString]) -> AppletResult {
 
 /// Prints `text` where a -bso or -bse switch sends it.
 fn say(to: Stream, text: &str) {
-    match to {
-        _ if text.is_empty() => {}
-        Stream::Nowhere => {}
-        Stream::Stdout => println!("{text}"),
-        Stream::Stderr => eprintln!("{text}"),
+    if !text.is_empty() {
+        let _ = writeln!(to.writer(), "{text}");
     }
 }
 
@@ -97,12 +94,8 @@ fn messages(parsed: &Parsed) -> Stream {
 }
 
 /// Where the progress line goes (-bsp).
-fn progress(parsed: &Parsed) -> ProgressTo {
-    match parsed.switches.progress {
-        Some(Stream::Nowhere) => ProgressTo::Nowhere,
-        Some(Stream::Stdout) => ProgressTo::Stdout,
-        Some(Stream::Stderr) | None => ProgressTo::Stderr,
-    }
+fn progress(parsed: &Parsed) -> Stream {
+    parsed.switches.progress.unwrap_or(Stream::Stderr)
 }
 
 fn run_command(parsed: &Parsed) -> AppletResult {

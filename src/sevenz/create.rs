@@ -12,7 +12,8 @@ use super::inputs::{Content, Item, collect, data_size, io_error, record_for};
 use super::selection::Selection;
 use crate::secret::SecretBuf;
 use crate::sys::interrupt;
-use crate::sys::progress::{Counter, Progress, ProgressTo};
+use crate::sys::progress::{Counter, Progress};
+use crate::sys::stdio::Stream;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -47,7 +48,7 @@ pub struct CreateOptions {
     /// -ms=on: the files of a branch filter share one solid block; off: a block each.
     pub solid: bool,
     /// -bsp.
-    pub progress: ProgressTo,
+    pub progress: Stream,
 }
 
 /// What was written.

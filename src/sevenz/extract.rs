@@ -11,7 +11,8 @@ use super::safe_path;
 use super::{ArchiveError, classify, decoding_context};
 use crate::secret::SecretBuf;
 use crate::sys::interrupt;
-use crate::sys::progress::{Counter, CountingReader, Progress, ProgressTo};
+use crate::sys::progress::{Counter, CountingReader, Progress};
+use crate::sys::stdio::Stream;
 use sevenz_rust2::{ArchiveEntry, ArchiveReader, Password};
 use std::collections::HashMap;
 use std::fs::{self, File};
@@ -46,7 +47,7 @@ pub struct ExtractOptions {
     pub flat: bool,
     pub overwrite: Overwrite,
     /// -bsp.
-    pub progress: ProgressTo,
+    pub progress: Stream,
 }
 
 #[derive(Default, Debug)]

@@ -2,6 +2,7 @@
 //! few times a second, on stderr (or where 7-Zip's `-bsp` puts it) and only when that is
 //! a terminal (scripts and batch logs get nothing).
 
+use super::stdio::Stream;
 use std::io::{Read, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -41,31 +42,6 @@ impl<R: Read> Read for CountingReader<R> {
     }
 }
 
-/// Where the progress line goes: 7-Zip's `-bsp0` (nowhere), `-bsp1` (standard output)
-/// and `-bsp2` (standard error, secarc's default: standard output may be a listing).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum ProgressTo {
-    Nowhere,
-    Stdout,
-    #[default]
-    Stderr,
-}
-
-impl ProgressTo {
-    /// The stream, if it is a terminal.
-    fn terminal(self) -> Option<Box<dyn Fn() -> Box<dyn Write> + Send>> {
-        match self {
-            ProgressTo::Stdout if rustix::termios::isatty(rustix::stdio::stdout()) => {
-                Some(Box::new(|| Box::new(std::io::stdout().lock())))
-            }
-            ProgressTo::Stderr if rustix::termios::isatty(rustix::stdio::stderr()) => {
-                Some(Box::new(|| Box::new(std::io::stderr().lock())))
-            }
-            _ => None,
-        }
-    }
-}
-
 /// The running line; dropping it stops and erases it.
 pub struct Progress {
     stop: Arc<AtomicBool>,
@@ -99,23 +75,24 @@ pub fn line(what: &str, done: u64, total: u64, elapsed: Duration) -> String {
 }
 
 impl Progress {
-    /// Starts drawing if `to` is a terminal; otherwise does nothing.
-    pub fn start(what: &'static str, total: u64, counter: Counter, to: ProgressTo) -> Progress {
+    /// Starts drawing on `to` if it is a terminal (stderr unless 7-Zip's `-bsp` says
+    /// otherwise: stdout may be a listing); otherwise does nothing.
+    pub fn start(what: &'static str, total: u64, counter: Counter, to: Stream) -> Progress {
         let stop = Arc::new(AtomicBool::new(false));
-        let Some(stream) = to.terminal() else {
+        if !to.is_terminal() {
             return Progress { stop, thread: None };
-        };
+        }
         let flag = Arc::clone(&stop);
         // No thread to spare, no progress line: the work itself goes on.
         let thread = std::thread::Builder::new().spawn(move || {
             let start = Instant::now();
             while !flag.load(Ordering::Relaxed) {
                 std::thread::sleep(Duration::from_millis(250));
-                let mut out = stream();
+                let mut out = to.writer();
                 let _ = write!(out, "\r{}\x1b[K", line(what, counter.get(), total, start.elapsed()));
                 let _ = out.flush();
             }
-            let mut out = stream();
+            let mut out = to.writer();
             let _ = write!(out, "\r\x1b[K");
             let _ = out.flush();
         });

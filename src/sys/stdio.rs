@@ -1,4 +1,4 @@
-//! Unbuffered stdin/stdout for secrets.
+//! Unbuffered stdin/stdout for secrets, and the choice of a standard stream.
 //!
 //! `std::io::stdout()` keeps its own buffer, which would hold a copy of the password
 //! that nobody wipes; these helpers go straight to the file descriptors.
@@ -6,6 +6,35 @@
 use crate::secret::SecretBuf;
 use std::io;
 use zeroize::Zeroize;
+
+/// Standard output, standard error, or neither: where 7-Zip's -bso, -bse and -bsp send
+/// their text (`1`, `2`, `0`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stream {
+    Nowhere,
+    Stdout,
+    Stderr,
+}
+
+impl Stream {
+    /// Whether the stream is a terminal (never for `Nowhere`).
+    pub fn is_terminal(self) -> bool {
+        match self {
+            Stream::Nowhere => false,
+            Stream::Stdout => rustix::termios::isatty(rustix::stdio::stdout()),
+            Stream::Stderr => rustix::termios::isatty(rustix::stdio::stderr()),
+        }
+    }
+
+    /// A locked writer to the stream (one that drops everything for `Nowhere`).
+    pub fn writer(self) -> Box<dyn io::Write> {
+        match self {
+            Stream::Nowhere => Box::new(io::sink()),
+            Stream::Stdout => Box::new(io::stdout().lock()),
+            Stream::Stderr => Box::new(io::stderr().lock()),
+        }
+    }
+}
 
 /// Writes all of `bytes` to fd 1 with no intermediate buffer.
 pub fn write_stdout_unbuffered(mut bytes: &[u8]) -> io::Result<()> {
