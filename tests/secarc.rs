@@ -527,12 +527,17 @@ fn bad_command_lines_exit_7() {
     }
 }
 
+/// Bytes that LZMA at -mx=9 compresses slowly, so that a run lasts long enough to watch.
+fn noise(len: u32) -> Vec<u8> {
+    (0..len).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect()
+}
+
 #[test]
 fn a_progress_line_shows_on_a_terminal() {
     let w = TempDir::new().unwrap();
     fs::create_dir(w.path().join("data")).unwrap();
     // Hard to compress at -mx=9: takes a few seconds.
-    let noise: Vec<u8> = (0..24u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise = noise(24 << 20);
     fs::write(w.path().join("data/noise.bin"), &noise).unwrap();
     fs::create_dir(w.path().join("more")).unwrap();
     let more: Vec<u8> = noise.iter().rev().chain(&noise[..17 << 20]).copied().collect();
@@ -594,9 +599,17 @@ fn output_switches_route_the_summary_errors_and_progress() {
     let unencrypted = secarc(&["a", "-bso0", "-bse0", "plain.7z", "sensitive_data"], w.path());
     ok(&unencrypted, "secarc a without a password");
     assert_eq!((stdout(&unencrypted).as_str(), stderr(&unencrypted).as_str()), ("", ""), "the warning goes with -bse0");
+    // A reader that went away (`| head -0`): the summary is dropped, not a panic.
+    let closed = run(Command::new("sh")
+        .arg("-c")
+        .arg("\"$0\" secarc t \"$1\" q.7z | true")
+        .args([armorbox().to_str().unwrap(), &pw])
+        .current_dir(w.path()));
+    ok(&closed, "secarc t into a closed pipe");
+    assert!(stderr(&closed).is_empty(), "{}", stderr(&closed));
 
     // Hard to compress at -mx=9: the line has time to show, or would.
-    let noise: Vec<u8> = (0..16u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise = noise(16 << 20);
     fs::write(w.path().join("noise.bin"), &noise).unwrap();
     for (switch, redirect, shows) in [("-bsp1", "2>/dev/null", true), ("-bsp0", "", false)] {
         let done = w.path().join(format!("done{switch}"));
@@ -624,7 +637,7 @@ fn output_switches_route_the_summary_errors_and_progress() {
 fn an_inline_password_is_masked_in_the_command_line() {
     let w = TempDir::new().unwrap();
     // Hard to compress at -mx=9: the run lasts long enough to be watched.
-    let noise: Vec<u8> = (0..16u32 << 20).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let noise = noise(16 << 20);
     fs::write(w.path().join("noise.bin"), &noise).unwrap();
     let secret = "SecretInline42";
     let mut child = Command::new(armorbox())

@@ -84,8 +84,7 @@ fn packed_sizes(archive: &Archive) -> Vec<Option<u64>> {
 }
 
 /// The archive's lines between "--" and the entries.
-fn write_overview(out: &mut dyn io::Write, path: &Path, archive: &Archive) -> io::Result<()> {
-    let physical = std::fs::metadata(path)?.len();
+fn write_overview(out: &mut dyn io::Write, path: &Path, physical: u64, archive: &Archive) -> io::Result<()> {
     let headers = physical.saturating_sub(archive.pack_sizes().iter().sum());
     writeln!(out, "Listing archive: {}\n\n--", path.display())?;
     writeln!(out, "Path = {}\nType = 7z\nPhysical Size = {physical}\nHeaders Size = {headers}", path.display())?;
@@ -111,8 +110,10 @@ pub fn list(
     out: &mut dyn io::Write,
 ) -> Result<(), ArchiveError> {
     let reader = open(archive, password)?;
+    let physical =
+        std::fs::metadata(archive).map_err(|e| ArchiveError::Io(format!("{}: {e}", archive.display())))?.len();
     let write_err = |e: io::Error| ArchiveError::Io(format!("stdout: {e}"));
-    write_overview(out, archive, reader.archive()).map_err(write_err)?;
+    write_overview(out, archive, physical, reader.archive()).map_err(write_err)?;
     if technical {
         technical_listing(out, reader.archive()).map_err(write_err)
     } else {
