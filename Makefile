@@ -5,7 +5,7 @@ PREFIX  ?= /usr/local
 CARGO   ?= cargo
 SHELL   := bash
 
-.PHONY: all build musl-target pgo-profile test test-vm install demo bench clean
+.PHONY: all build musl-target pgo-profile test test-vm compat install demo bench clean
 
 all: build
 
@@ -57,6 +57,11 @@ test: build
 test-vm: build
 	tests/setup/prepare.sh
 	ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked --test vm_debian11 --test armor_node_vm
+
+# gocryptfs 2.3's own integration suite against the static binary (../shared/gocryptfs-suite;
+# tests/compat/known-failures.txt lists what does not pass yet).
+compat: build
+	tests/compat/run.sh $(abspath $(BIN))
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -77,6 +77,8 @@ pub fn mount(
         read_only: args.switch("ro"),
         kernel_cache: args.switch("kernel_cache"),
         force_owner: owner,
+        bad_names: Vec::new(),
+        debug: false,
     };
     let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
     let fs = VaultFs::new(Arc::clone(&volume), cipher_dir.clone(), settings);

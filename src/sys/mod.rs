@@ -6,6 +6,7 @@ pub mod fuse_mount;
 pub mod huge_pages;
 pub mod interrupt;
 pub mod local_time;
+pub mod log;
 pub mod no_core_dump;
 pub mod process_watch;
 pub mod progress;

@@ -42,6 +42,11 @@ pub struct MountSettings {
     pub kernel_cache: bool,
     /// -force_owner: every file shows this uid and gid.
     pub force_owner: Option<(u32, u32)>,
+    /// -badname: glob patterns (Go's filepath.Match syntax) of cipher names that do not
+    /// decrypt and are shown anyway, as `NAME GOCRYPTFS_BAD_NAME`.
+    pub bad_names: Vec<String>,
+    /// -d / -debug / -fusedebug: log every FUSE request and its answer.
+    pub debug: bool,
 }
 
 struct OpenFile {
