@@ -81,7 +81,8 @@ pub fn mount(
         debug: false,
     };
     let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
-    let fs = VaultFs::new(Arc::clone(&volume), cipher_dir.clone(), settings);
+    let fs = VaultFs::new(Arc::clone(&volume), &cipher_dir, settings)
+        .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", cipher_dir.display())))?;
     let activity = fs.activity();
     let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
     // Threads are counted before mounting: a mount the system then refuses threads

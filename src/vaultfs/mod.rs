@@ -2,10 +2,12 @@
 //! The applet (applets/vaultfs) parses the command line, unlocks the key and mounts it.
 
 mod activity;
+mod backing;
 mod content_io;
 pub mod ctlsock;
+mod dir_cache;
 mod nodes;
 mod ops;
 
 pub use activity::{Activity, parse_go_duration};
-pub use ops::{MountSettings, VaultFs};
+pub use ops::{FAULT_PANIC_NAME, MountSettings, VaultFs};

@@ -2,12 +2,12 @@
 //!
 //! An inode number is the backing file's own `st_ino` (as gocryptfs does), so numbers are
 //! stable across lookups, remounts and several mounts of one directory; the root is 1.
-//! A node remembers every (parent, on-disk name) it was seen under, so a hard link stays
-//! reachable when one of its names goes away.
+//! A node remembers every (parent, on-disk name) it was seen under, newest first, so a
+//! hard link stays reachable when one of its names goes away (here or, with
+//! `-sharedstorage`, in another mount).
 
 use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 pub const ROOT: u64 = 1;
@@ -27,33 +27,27 @@ struct Node {
 }
 
 pub struct NodeTable {
-    root: PathBuf,
     nodes: HashMap<u64, Node>,
 }
 
-impl NodeTable {
-    pub fn new(cipher_root: PathBuf) -> Self {
+impl Default for NodeTable {
+    fn default() -> Self {
         let mut nodes = HashMap::new();
         nodes.insert(ROOT, Node { links: Vec::new(), lookups: 1, content_lock: Arc::default() });
-        NodeTable { root: cipher_root, nodes }
+        NodeTable { nodes }
+    }
+}
+
+impl NodeTable {
+    /// Where the node lives, the name most recently seen first; empty for the root
+    /// and for a node whose every name went away.
+    pub fn links(&self, ino: u64) -> Vec<Link> {
+        self.nodes.get(&ino).map(|n| n.links.clone()).unwrap_or_default()
     }
 
-    /// The node's path in the cipher directory, through its first known link.
-    pub fn cipher_path(&self, ino: u64) -> Option<PathBuf> {
-        let mut parts = Vec::new();
-        let mut current = ino;
-        // A chain longer than this is a cycle: refuse rather than loop.
-        for _ in 0..4096 {
-            if current == ROOT {
-                let mut path = self.root.clone();
-                path.extend(parts.iter().rev());
-                return Some(path);
-            }
-            let link = self.nodes.get(&current)?.links.first()?;
-            parts.push(link.disk_name.clone());
-            current = link.parent;
-        }
-        None
+    #[cfg(test)]
+    pub fn knows(&self, ino: u64) -> bool {
+        self.nodes.contains_key(&ino)
     }
 
     /// Records a lookup: the kernel now holds one more reference to `ino`.
@@ -64,10 +58,9 @@ impl NodeTable {
             content_lock: Arc::default(),
         });
         node.lookups += 1;
-        if !node.links.contains(&link) {
-            // The newest name first: it is the one most likely to still exist.
-            node.links.insert(0, link);
-        }
+        // The name just seen first: it is the one most likely to still exist.
+        node.links.retain(|known| *known != link);
+        node.links.insert(0, link);
     }
 
     /// The kernel dropped `count` references.
@@ -130,27 +123,30 @@ mod tests {
     }
 
     #[test]
-    fn paths_follow_parents_renames_and_hard_links() {
-        let mut t = NodeTable::new("/c".into());
+    fn links_follow_renames_and_hard_links_newest_first() {
+        let mut t = NodeTable::default();
         t.remember(10, link(ROOT, "dirA"));
         t.remember(11, link(10, "file"));
-        assert_eq!(t.cipher_path(11).unwrap(), PathBuf::from("/c/dirA/file"));
         t.rename(&link(ROOT, "dirA"), &link(ROOT, "dirB"));
-        assert_eq!(t.cipher_path(11).unwrap(), PathBuf::from("/c/dirB/file"));
+        assert_eq!(t.links(10), [link(ROOT, "dirB")]);
         t.remember(11, link(ROOT, "hardlink"));
+        assert_eq!(t.links(11), [link(ROOT, "hardlink"), link(10, "file")]);
+        // Seen again under its first name: that name moves to the front.
+        t.remember(11, link(10, "file"));
+        assert_eq!(t.links(11), [link(10, "file"), link(ROOT, "hardlink")]);
         t.unlink(ROOT, OsStr::new("hardlink"));
-        assert_eq!(t.cipher_path(11).unwrap(), PathBuf::from("/c/dirB/file"));
-        t.forget(11, 2);
-        assert!(t.cipher_path(11).is_none());
+        assert_eq!(t.links(11), [link(10, "file")]);
+        t.forget(11, 3);
+        assert!(!t.knows(11));
     }
 
     #[test]
     fn exchange_swaps_two_names() {
-        let mut t = NodeTable::new("/c".into());
+        let mut t = NodeTable::default();
         t.remember(20, link(ROOT, "a"));
         t.remember(21, link(ROOT, "b"));
         t.exchange(&link(ROOT, "a"), &link(ROOT, "b"));
-        assert_eq!(t.cipher_path(20).unwrap(), PathBuf::from("/c/b"));
-        assert_eq!(t.cipher_path(21).unwrap(), PathBuf::from("/c/a"));
+        assert_eq!(t.links(20), [link(ROOT, "b")]);
+        assert_eq!(t.links(21), [link(ROOT, "a")]);
     }
 }

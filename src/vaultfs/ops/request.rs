@@ -1,0 +1,223 @@
+//! One FUSE request from the kernel to its answer: a panic inside it is caught and
+//! answered with EIO (the mount and every other file keep working), `-debug` logs it,
+//! and the reply boilerplate lives here once.
+
+use super::VaultFs;
+use crate::sys::log;
+use fuser::{
+    Errno, FileAttr, FileHandle, FopenFlags, Generation, ReplyAttr, ReplyCreate, ReplyData, ReplyEmpty, ReplyEntry,
+    ReplyLseek, ReplyOpen, ReplyStatfs, ReplyWrite, ReplyXattr,
+};
+use std::fmt::Debug;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+/// A reply fuser hands to an operation, answered from a `Result`.
+pub trait Answer {
+    type Value;
+    fn send(self, fs: &VaultFs, value: Self::Value);
+    fn fail(self, errno: Errno);
+}
+
+impl Answer for ReplyEntry {
+    type Value = FileAttr;
+    fn send(self, fs: &VaultFs, attr: FileAttr) {
+        self.entry(&fs.ttl, &attr, Generation(0));
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyAttr {
+    type Value = FileAttr;
+    fn send(self, fs: &VaultFs, attr: FileAttr) {
+        self.attr(&fs.ttl, &attr);
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyEmpty {
+    type Value = ();
+    fn send(self, _: &VaultFs, (): ()) {
+        self.ok();
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyData {
+    type Value = Vec<u8>;
+    fn send(self, _: &VaultFs, data: Vec<u8>) {
+        self.data(&data);
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyOpen {
+    type Value = (u64, FopenFlags);
+    fn send(self, _: &VaultFs, (fh, flags): (u64, FopenFlags)) {
+        self.opened(FileHandle(fh), flags);
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyCreate {
+    type Value = (FileAttr, u64);
+    fn send(self, fs: &VaultFs, (attr, fh): (FileAttr, u64)) {
+        self.created(&fs.ttl, &attr, Generation(0), FileHandle(fh), FopenFlags::empty());
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyWrite {
+    type Value = u32;
+    fn send(self, _: &VaultFs, written: u32) {
+        self.written(written);
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyLseek {
+    type Value = i64;
+    fn send(self, _: &VaultFs, offset: i64) {
+        self.offset(offset);
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+impl Answer for ReplyStatfs {
+    type Value = rustix::fs::StatVfs;
+    fn send(self, _: &VaultFs, s: rustix::fs::StatVfs) {
+        self.statfs(
+            s.f_blocks,
+            s.f_bfree,
+            s.f_bavail,
+            s.f_files,
+            s.f_ffree,
+            s.f_bsize as u32,
+            s.f_namemax as u32,
+            s.f_frsize as u32,
+        );
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+/// What getxattr and listxattr answer: the size when asked for it, else the bytes.
+pub struct XattrValue {
+    pub asked_size: u32,
+    pub bytes: Vec<u8>,
+}
+
+impl Answer for ReplyXattr {
+    type Value = XattrValue;
+    fn send(self, _: &VaultFs, value: XattrValue) {
+        if value.asked_size == 0 {
+            self.size(value.bytes.len() as u32);
+        } else if value.bytes.len() > value.asked_size as usize {
+            self.error(Errno::ERANGE);
+        } else {
+            self.data(&value.bytes);
+        }
+    }
+    fn fail(self, errno: Errno) {
+        self.error(errno);
+    }
+}
+
+/// Short forms of results for the `-debug` log (never file contents or names' keys).
+pub trait Summary {
+    fn summary(&self) -> String;
+}
+
+impl Summary for FileAttr {
+    fn summary(&self) -> String {
+        format!("ino {} {:?} size {} mode {:o}", self.ino.0, self.kind, self.size, self.perm)
+    }
+}
+impl Summary for () {
+    fn summary(&self) -> String {
+        "ok".into()
+    }
+}
+impl Summary for Vec<u8> {
+    fn summary(&self) -> String {
+        format!("{} bytes", self.len())
+    }
+}
+impl Summary for (u64, FopenFlags) {
+    fn summary(&self) -> String {
+        format!("fh {}", self.0)
+    }
+}
+impl Summary for (FileAttr, u64) {
+    fn summary(&self) -> String {
+        format!("{} fh {}", self.0.summary(), self.1)
+    }
+}
+impl Summary for u32 {
+    fn summary(&self) -> String {
+        self.to_string()
+    }
+}
+impl Summary for i64 {
+    fn summary(&self) -> String {
+        self.to_string()
+    }
+}
+impl Summary for rustix::fs::StatVfs {
+    fn summary(&self) -> String {
+        format!("{} blocks free", self.f_bfree)
+    }
+}
+impl Summary for XattrValue {
+    fn summary(&self) -> String {
+        format!("{} bytes", self.bytes.len())
+    }
+}
+
+impl VaultFs {
+    /// Runs one request's work and answers it. `what` describes the request for the log.
+    pub(super) fn answer<R: Answer>(&self, reply: R, what: impl Debug, work: impl FnOnce() -> Result<R::Value, Errno>)
+    where
+        R::Value: Summary,
+    {
+        self.activity.touch();
+        let result = match catch_unwind(AssertUnwindSafe(work)) {
+            Ok(result) => result,
+            Err(panic) => {
+                let why = panic
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                    .unwrap_or_default();
+                log::warn(format!("internal error in {what:?}: {why} (this is a bug; answered EIO)"));
+                Err(Errno::EIO)
+            }
+        };
+        if self.settings.debug {
+            match &result {
+                Ok(value) => log::info(format!("{what:?} -> {}", value.summary())),
+                Err(errno) => log::info(format!("{what:?} -> {errno:?}")),
+            }
+        }
+        match result {
+            Ok(value) => reply.send(self, value),
+            Err(errno) => reply.fail(errno),
+        }
+    }
+}
