@@ -17,7 +17,7 @@ thread_local! {
 
 /// An I/O error the kernel sees as EIO, for data that does not authenticate.
 fn corrupt(what: String) -> io::Error {
-    eprintln!("vaultfs: {what}");
+    crate::sys::log::warn(what);
     io::Error::from_raw_os_error(rustix::io::Errno::IO.raw_os_error())
 }
 
