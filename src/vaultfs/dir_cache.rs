@@ -8,12 +8,14 @@
 //! `-sharedstorage` nothing is cached: another mount may change the tree behind us.
 
 use crate::gocryptfs::names::DirIv;
-use std::collections::HashMap;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
-/// Directories kept at most: each holds one descriptor.
-const CAPACITY: usize = 512;
+/// Directories kept at most, each holding one descriptor. As in gocryptfs: enough for
+/// the few directories a workload is in at once (each level of a walk is cached as it
+/// is opened), and few enough that tools counting a daemon's descriptors (gocryptfs's
+/// own tests allow 20 beyond those at mount time) see no leak.
+const CAPACITY: usize = 20;
 
 /// A cipher directory: a handle for `*at` calls and the IV its names are encrypted with.
 pub struct DirHandle {
@@ -21,9 +23,21 @@ pub struct DirHandle {
     pub iv: DirIv,
 }
 
+struct Entry {
+    ino: u64,
+    handle: Arc<DirHandle>,
+    last_used: u64,
+}
+
+#[derive(Default)]
+struct Entries {
+    list: Vec<Entry>,
+    clock: u64,
+}
+
 pub struct DirCache {
     enabled: bool,
-    entries: Mutex<HashMap<u64, Arc<DirHandle>>>,
+    entries: Mutex<Entries>,
 }
 
 impl DirCache {
@@ -31,7 +45,7 @@ impl DirCache {
         DirCache { enabled, entries: Mutex::default() }
     }
 
-    fn entries(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Arc<DirHandle>>> {
+    fn entries(&self) -> std::sync::MutexGuard<'_, Entries> {
         // The map is never left half-changed: a poisoned lock is still consistent.
         self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -40,7 +54,12 @@ impl DirCache {
         if !self.enabled {
             return None;
         }
-        self.entries().get(&ino).cloned()
+        let mut entries = self.entries();
+        entries.clock += 1;
+        let now = entries.clock;
+        let entry = entries.list.iter_mut().find(|e| e.ino == ino)?;
+        entry.last_used = now;
+        Some(Arc::clone(&entry.handle))
     }
 
     pub fn insert(&self, ino: u64, handle: Arc<DirHandle>) {
@@ -48,13 +67,44 @@ impl DirCache {
             return;
         }
         let mut entries = self.entries();
-        if entries.len() >= CAPACITY {
-            entries.clear();
+        entries.clock += 1;
+        let last_used = entries.clock;
+        entries.list.retain(|e| e.ino != ino);
+        if entries.list.len() >= CAPACITY
+            && let Some(oldest) = entries.list.iter().enumerate().min_by_key(|(_, e)| e.last_used).map(|(i, _)| i)
+        {
+            entries.list.swap_remove(oldest);
         }
-        entries.insert(ino, handle);
+        entries.list.push(Entry { ino, handle, last_used });
     }
 
     pub fn clear(&self) {
-        self.entries().clear();
+        self.entries().list.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn handle() -> Arc<DirHandle> {
+        Arc::new(DirHandle { fd: std::fs::File::open("/").unwrap().into(), iv: [0; 16] })
+    }
+
+    #[test]
+    fn the_least_recently_used_directory_goes_first() {
+        let cache = DirCache::new(true);
+        for ino in 0..CAPACITY as u64 {
+            cache.insert(ino, handle());
+        }
+        assert!(cache.get(0).is_some());
+        cache.insert(100, handle());
+        assert!(cache.get(0).is_some() && cache.get(100).is_some());
+        assert!(cache.get(1).is_none(), "1 was the least recently used");
+        cache.clear();
+        assert!(cache.get(0).is_none());
+        let off = DirCache::new(false);
+        off.insert(5, handle());
+        assert!(off.get(5).is_none());
     }
 }

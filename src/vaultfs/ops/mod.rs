@@ -136,6 +136,7 @@ fn kind(mode: u32) -> FileType {
 
 impl VaultFs {
     pub fn new(volume: Arc<Volume>, cipher_dir: &Path, settings: MountSettings) -> io::Result<Self> {
+        raise_open_file_limit();
         let fd = backing::open_root(cipher_dir)?;
         let iv = read_dir_iv(&volume, fd.as_fd()).map_err(io::Error::other)?;
         let ttl = if settings.shared_storage { Duration::ZERO } else { Duration::from_secs(1) };
@@ -361,6 +362,18 @@ impl VaultFs {
         }
         self.chown_to_caller(caller.0, caller.1, &dir, disk_name);
         self.entry(parent, &dir, disk_name)
+    }
+}
+
+/// Every file open through the mount holds a backing descriptor in the daemon: the
+/// usual soft limit of 1024 would make the daemon, not the user's program, run out.
+/// The soft limit goes up to the hard one (gocryptfs raises it to 4096).
+fn raise_open_file_limit() {
+    use rustix::process::{Resource, getrlimit, setrlimit};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current < limit.maximum {
+        limit.current = limit.maximum;
+        let _ = setrlimit(Resource::Nofile, limit);
     }
 }
 
