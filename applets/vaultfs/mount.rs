@@ -79,6 +79,7 @@ pub fn mount(
         force_owner: owner,
         bad_names: Vec::new(),
         debug: false,
+        serialize_reads: args.switch("serialize_reads"),
     };
     let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
     let fs = VaultFs::new(Arc::clone(&volume), &cipher_dir, settings)
