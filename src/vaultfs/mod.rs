@@ -6,6 +6,7 @@ mod content_io;
 pub mod ctlsock;
 mod nodes;
 mod ops;
+pub mod reverse;
 
 pub use activity::{Activity, parse_go_duration};
 pub use ops::{MountSettings, VaultFs};
