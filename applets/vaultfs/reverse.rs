@@ -62,7 +62,9 @@ pub fn serve(
     let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| {
         Failure::new(exit_code::MOUNTPOINT, format!("invalid mountpoint {}: {e}", mountpoint.display()))
     })?;
-    if mountpoint.starts_with(plain_dir) {
+    // Compared as text, as gocryptfs does: a view of "/" may be mounted anywhere.
+    let inside = format!("{}/", plain_dir.display());
+    if mountpoint.display().to_string().starts_with(&inside) {
         return Err(Failure::new(
             exit_code::MOUNTPOINT,
             format!(

@@ -64,9 +64,11 @@ pub fn serve_map(listener: UnixListener, map: Arc<dyn PathMap>) {
 }
 
 fn answer_map(request: &Request, map: &dyn PathMap) -> Response {
-    let result = match (&request.encrypt_path, &request.decrypt_path) {
-        (Some(path), None) if !path.is_empty() => map.encrypt_path(path),
-        (None, Some(path)) if !path.is_empty() => map.decrypt_path(path),
+    // gocryptfs's clients send both keys, the unused one empty.
+    let given = |p: &Option<String>| p.clone().filter(|p| !p.is_empty());
+    let result = match (given(&request.encrypt_path), given(&request.decrypt_path)) {
+        (Some(path), None) => map.encrypt_path(&path),
+        (None, Some(path)) => map.decrypt_path(&path),
         _ => return failure(rustix::io::Errno::INVAL, "give exactly one of EncryptPath and DecryptPath"),
     };
     match result {
