@@ -62,6 +62,9 @@ enum Open {
     Virtual(Arc<Vec<u8>>),
 }
 
+/// A directory as listed: inode number, type, name in the view.
+type Listing = Vec<(u64, FileType, Vec<u8>)>;
+
 pub struct ReverseFs {
     names: Arc<ReverseNames>,
     backing: Arc<Backing>,
@@ -70,7 +73,7 @@ pub struct ReverseFs {
     root_dev: u64,
     nodes: Mutex<HashMap<u64, Node>>,
     files: Mutex<HashMap<u64, Arc<Open>>>,
-    dirs: Mutex<HashMap<u64, Arc<Vec<(u64, FileType, Vec<u8>)>>>>,
+    dirs: Mutex<HashMap<u64, Arc<Listing>>>,
     /// Files with several hard links keep the IVs of the path they were first opened
     /// by, so every path shows the same bytes.
     hard_links: Mutex<HashMap<u64, FileIvs>>,
@@ -264,7 +267,7 @@ impl ReverseFs {
             return Ok(self.remember_virtual(&dir, name_bytes, full.into_bytes(), attr));
         }
         if parent.0 == ROOT && !self.settings.config_custom && name_bytes == FORWARD_CONFIG_NAME.as_bytes() {
-            let st = rustix::fs::stat(&self.config_path()).map_err(rustix_errno)?;
+            let st = rustix::fs::stat(self.config_path()).map_err(rustix_errno)?;
             let ino = self.inomap.translate(st.st_dev, TAG_REAL, st.st_ino);
             let attr = self.attr(&st, ino, st.st_size as u64);
             let node = Node {
@@ -308,7 +311,7 @@ impl ReverseFs {
         match &node.kind {
             Kind::Virtual { attr, .. } => Ok(*attr),
             Kind::Config => {
-                let st = rustix::fs::stat(&self.config_path()).map_err(rustix_errno)?;
+                let st = rustix::fs::stat(self.config_path()).map_err(rustix_errno)?;
                 Ok(self.attr(&st, st.st_ino, st.st_size as u64))
             }
             Kind::Real => {
@@ -344,7 +347,7 @@ impl ReverseFs {
 
     /// The entries of a directory as the view lists them: encrypted names in the
     /// plaintext directory's order, then the virtual files.
-    fn listing(&self, node: &Node, is_root: bool) -> Result<Vec<(u64, FileType, Vec<u8>)>, Errno> {
+    fn listing(&self, node: &Node, is_root: bool) -> Result<Listing, Errno> {
         let mut virtual_files = Vec::new();
         if !self.names.plaintext && !self.names.deterministic {
             virtual_files.push((UNKNOWN_INO, FileType::RegularFile, DIRIV_NAME.as_bytes().to_vec()));
