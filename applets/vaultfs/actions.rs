@@ -20,7 +20,13 @@ fn cipher_dir_failure(dir: &Path, why: impl std::fmt::Display) -> Failure {
 
 pub fn init(args: &Args, invoked_as: &str, cipher_dir: &Path) -> AppletResult {
     let entries = fs::read_dir(cipher_dir).map_err(|e| cipher_dir_failure(cipher_dir, e))?;
-    if args.value("config").is_none() && entries.count() > 0 {
+    let reverse = args.switch("reverse");
+    // A reverse config goes into the (non-empty) plaintext directory it encrypts.
+    if reverse && config_path(args, cipher_dir).exists() {
+        let path = config_path(args, cipher_dir);
+        return Err(Failure::new(exit_code::INIT, format!("Config file {} already exists", path.display())));
+    }
+    if !reverse && args.value("config").is_none() && entries.count() > 0 {
         return Err(cipher_dir_failure(cipher_dir, "directory is not empty"));
     }
     let format = format_from_flags(args)?;
@@ -39,7 +45,7 @@ pub fn init(args: &Args, invoked_as: &str, cipher_dir: &Path) -> AppletResult {
     let config = ConfigFile::create(&format, password.expose(), &master_key, log_n, &creator)
         .map_err(|e| Failure::new(exit_code::INIT, e.to_string()))?;
     config.save(&config_path(args, cipher_dir)).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
-    if format.dir_iv && !format.plaintext_names {
+    if format.dir_iv && !format.plaintext_names && !reverse {
         write_root_diriv(cipher_dir)
             .map_err(|e| Failure::new(exit_code::INIT, format!("writing {DIRIV_NAME}: {e}")))?;
     }
@@ -47,8 +53,9 @@ pub fn init(args: &Args, invoked_as: &str, cipher_dir: &Path) -> AppletResult {
         print!("{}", masterkey::reminder(&master_key).as_str());
     }
     if !args.switch("q") {
-        println!("The gocryptfs filesystem has been created successfully.");
-        println!("You can now mount it using: {invoked_as} {} MOUNTPOINT", cipher_dir.display());
+        let (kind, flag) = if reverse { ("gocryptfs-reverse", " -reverse") } else { ("gocryptfs", "") };
+        println!("The {kind} filesystem has been created successfully.");
+        println!("You can now mount it using: {invoked_as}{flag} {} MOUNTPOINT", cipher_dir.display());
     }
     Ok(())
 }

@@ -146,27 +146,40 @@ const FLAGS: &[FlagSpec] = &[
         support: Yes,
         help: "answer EncryptPath/DecryptPath JSON requests on this Unix socket",
     },
-    FlagSpec { names: &["reverse"], kind: Switch, support: NotYet, help: "" },
+    FlagSpec {
+        names: &["reverse"],
+        kind: Switch,
+        support: Yes,
+        help: "read-only encrypted view of a plaintext directory (with -init: create its config)",
+    },
+    FlagSpec {
+        names: &["exclude", "e"],
+        kind: Repeated,
+        support: Yes,
+        help: "-reverse: hide this plaintext path (relative to the root; comma lists allowed)",
+    },
+    FlagSpec {
+        names: &["exclude-wildcard", "ew"],
+        kind: Repeated,
+        support: Yes,
+        help: "-reverse: hide paths matching this gitignore-style pattern",
+    },
+    FlagSpec {
+        names: &["exclude-from"],
+        kind: Repeated,
+        support: Yes,
+        help: "-reverse: read -exclude-wildcard patterns from FILE, one per line",
+    },
+    FlagSpec {
+        names: &["one-file-system"],
+        kind: Switch,
+        support: Yes,
+        help: "-reverse: show directories of other filesystems (mount points) empty",
+    },
     FlagSpec { names: &["fido2"], kind: Value, support: NotYet, help: "" },
     FlagSpec { names: &["acl"], kind: Switch, support: NotYet, help: "" },
     FlagSpec {
-        names: &[
-            "badname",
-            "exclude",
-            "e",
-            "exclude-wildcard",
-            "ew",
-            "exclude-from",
-            "fsname",
-            "context",
-            "one-file-system",
-            "speed",
-            "hh",
-            "fusedebug",
-            "cpuprofile",
-            "memprofile",
-            "trace",
-        ],
+        names: &["badname", "fsname", "context", "speed", "hh", "fusedebug", "cpuprofile", "memprofile", "trace"],
         kind: Value,
         support: NotYet,
         help: "",
@@ -294,10 +307,10 @@ pub fn help(name: &str) -> String {
         text.push_str(&format!("  {:<28} {}\n", format!("{}{arg}", names.join(", ")), spec.help));
     }
     text.push_str(
-        "\nNot yet supported (refused): -reverse -fido2 -acl and the exclusion flags.\n\
+        "\nNot yet supported (refused): -fido2 -acl.\n\
          Exit codes are gocryptfs's: 1 usage, 6 bad CIPHERDIR, 7 init, 8 config, 9 password read, 10 mountpoint,\n\
          12 wrong password, 13 weak scrypt, 14 bad master key, 19 FUSE, 22 empty password, 23/24 config open/write,\n\
-         26 fsck found damage, 27 deprecated format.\n",
+         26 fsck found damage, 27 deprecated format, 29 exclusion error.\n",
     );
     text
 }
@@ -330,7 +343,7 @@ mod tests {
     #[test]
     fn unknown_and_unsupported_flags_are_refused_by_name() {
         assert_eq!(p(&["-bogus"]).unwrap_err().0, "flag provided but not defined: -bogus");
-        assert!(p(&["-reverse", "a", "b"]).unwrap_err().0.contains("does not support yet"));
+        assert!(p(&["-acl", "a", "b"]).unwrap_err().0.contains("does not support yet"));
         assert!(p(&["-fido2=/dev/hidraw0", "a", "b"]).unwrap_err().0.contains("-fido2"));
         assert!(p(&["-passfile"]).unwrap_err().0.contains("needs an argument"));
     }

@@ -5,6 +5,7 @@ mod actions;
 mod cli;
 mod mount;
 mod password;
+mod reverse;
 mod unlock;
 
 use armorbox::exit::{AppletResult, Failure};
@@ -32,6 +33,7 @@ pub fn run(name: &str, raw: &[OsString]) -> AppletResult {
         println!("{name} (armorbox vaultfs {}); gocryptfs on-disk format v2", env!("CARGO_PKG_VERSION"));
         return Ok(());
     }
+    reverse::check_flags(&args)?;
     let actions = ["init", "passwd", "info", "fsck"].into_iter().filter(|a| args.switch(a)).count();
     if actions > 1 {
         return Err(Failure::usage("only one of -init, -passwd, -info, -fsck at a time"));

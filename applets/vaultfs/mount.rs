@@ -69,6 +69,9 @@ pub fn mount(
     }
     let cipher_dir = std::fs::canonicalize(cipher_dir)
         .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", cipher_dir.display())))?;
+    if args.switch("reverse") {
+        return super::reverse::serve(args, &cipher_dir, mountpoint, daemon_child, waiting_parent, caller);
+    }
     let volume = Arc::new(open_volume(args, &cipher_dir)?);
     let control_socket = bind_control_socket(args)?;
     let settings = MountSettings {
@@ -120,7 +123,7 @@ pub fn mount(
 }
 
 /// How many threads `start_helpers` starts.
-fn helper_threads(
+pub(super) fn helper_threads(
     args: &Args,
     control_socket: &Option<(UnixListener, PathBuf)>,
     idle: Option<Duration>,
@@ -133,7 +136,7 @@ fn helper_threads(
 /// The mount's helper threads: signals, `-ctlsock`, `-idle`, and the watch on the
 /// process that mounted. Returns what ends the signal thread.
 #[allow(clippy::too_many_arguments)]
-fn start_helpers(
+pub(super) fn start_helpers(
     args: &Args,
     mountpoint: &Path,
     volume: &Arc<Volume>,
@@ -179,7 +182,7 @@ fn start_helpers(
 
 /// Starts a named helper thread; a refusal (a tight `ulimit -u`, a cgroup's
 /// `pids.max`) is an error rather than `std::thread::spawn`'s panic.
-fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), Failure> {
+pub(super) fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<(), Failure> {
     std::thread::Builder::new().name(name.into()).spawn(work).map(drop).map_err(|e| {
         Failure::new(exit_code::FUSE_SERVER, format!("cannot start the {name} thread: {e} (is `ulimit -u` too low?)"))
     })
@@ -208,19 +211,19 @@ fn watch_caller(caller: Pid, mountpoint: PathBuf) -> Result<(), Failure> {
     })
 }
 
-fn ctlsock_failure(e: std::io::Error) -> Failure {
+pub(super) fn ctlsock_failure(e: std::io::Error) -> Failure {
     Failure::new(exit_code::CTLSOCK, format!("-ctlsock: {e}"))
 }
 
 /// Binds `-ctlsock` before mounting, so a bad path fails before anything is mounted.
-fn bind_control_socket(args: &Args) -> Result<Option<(UnixListener, PathBuf)>, Failure> {
+pub(super) fn bind_control_socket(args: &Args) -> Result<Option<(UnixListener, PathBuf)>, Failure> {
     let Some(path) = args.value("ctlsock").map(PathBuf::from) else { return Ok(None) };
     let listener = UnixListener::bind(&path)
         .map_err(|e| ctlsock_failure(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
     Ok(Some((listener, path)))
 }
 
-fn force_owner(args: &Args) -> Result<Option<(u32, u32)>, Failure> {
+pub(super) fn force_owner(args: &Args) -> Result<Option<(u32, u32)>, Failure> {
     let Some(text) = args.value_str("force_owner").map_err(super::unlock::usage)? else { return Ok(None) };
     let parsed = text.split_once(':').and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)));
     parsed.map(Some).ok_or_else(|| Failure::usage(format!("-force_owner {text}: expected UID:GID, numbers")))
@@ -250,7 +253,7 @@ fn watch_idle(activity: Arc<armorbox::vaultfs::Activity>, limit: Duration, mount
     })
 }
 
-fn fuse_failure(e: std::io::Error) -> Failure {
+pub(super) fn fuse_failure(e: std::io::Error) -> Failure {
     let hint = if !Path::new("/dev/fuse").exists() {
         " (/dev/fuse is missing: load the fuse module, or ask for FUSE in the container/job)"
     } else if e.kind() == std::io::ErrorKind::NotFound {
@@ -261,13 +264,13 @@ fn fuse_failure(e: std::io::Error) -> Failure {
     Failure::new(exit_code::FUSE_SERVER, format!("mount failed: {e}{hint}"))
 }
 
-fn notify_pid(args: &Args) -> Result<Option<rustix::process::Pid>, Failure> {
+pub(super) fn notify_pid(args: &Args) -> Result<Option<rustix::process::Pid>, Failure> {
     let Some(text) = args.value_str("notifypid").map_err(super::unlock::usage)? else { return Ok(None) };
     let pid: i32 = text.parse().map_err(|_| Failure::usage(format!("-notifypid {text}: not a process id")))?;
     Ok(rustix::process::Pid::from_raw(pid))
 }
 
-fn mount_request(
+pub(super) fn mount_request(
     args: &Args,
     cipher_dir: &Path,
     mountpoint: &Path,
@@ -293,7 +296,7 @@ fn mount_request(
 /// The FUSE session's threads: as many as the cores (at least 4), or as the system
 /// still gives beside the `helpers` and one fusermount3 (to mount, and to unmount on
 /// the way out). The session starts them all at once and fails whole if one is refused.
-fn session_config(args: &Args, helpers: usize) -> Result<Config, Failure> {
+pub(super) fn session_config(args: &Args, helpers: usize) -> Result<Config, Failure> {
     let wanted = if args.switch("serialize_reads") {
         1
     } else {
@@ -318,7 +321,7 @@ fn session_config(args: &Args, helpers: usize) -> Result<Config, Failure> {
 
 /// The background child must not hold the terminal or the caller's pipes: a batch
 /// script's `$(…)` would otherwise wait for it forever.
-fn detach_from_terminal() {
+pub(super) fn detach_from_terminal() {
     let _ = rustix::process::setsid();
     if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         let _ = rustix::stdio::dup2_stdin(&null);

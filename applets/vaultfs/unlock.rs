@@ -15,12 +15,17 @@ pub fn usage(e: UsageError) -> Failure {
 }
 
 pub fn config_path(args: &Args, cipher_dir: &Path) -> PathBuf {
-    args.value("config").map(PathBuf::from).unwrap_or_else(|| cipher_dir.join(FILE_NAME))
+    match args.value("config") {
+        Some(path) => PathBuf::from(path),
+        None if args.switch("reverse") => super::reverse::default_config_path(cipher_dir),
+        None => cipher_dir.join(FILE_NAME),
+    }
 }
 
 /// The format described by init-time flags (also what `-masterkey` mounts use).
 pub fn format_from_flags(args: &Args) -> Result<Format, Failure> {
-    let content = match (args.switch("xchacha"), args.switch("aessiv")) {
+    // -reverse implies -aessiv: its deterministic nonces are safe with SIV only.
+    let content = match (args.switch("xchacha"), args.switch("aessiv") || args.switch("reverse")) {
         (true, true) => return Err(Failure::usage("-xchacha and -aessiv exclude each other")),
         (true, false) => ContentAlgorithm::XChaCha20Poly1305,
         (false, true) => ContentAlgorithm::AesSiv,

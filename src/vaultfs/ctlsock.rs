@@ -41,18 +41,50 @@ fn failure(errno: rustix::io::Errno, text: impl Into<String>) -> Response {
 pub fn serve(listener: UnixListener, volume: Arc<Volume>, cipher_dir: PathBuf) {
     for stream in listener.incoming().flatten() {
         let (volume, cipher_dir) = (Arc::clone(&volume), cipher_dir.clone());
-        std::thread::spawn(move || handle(stream, &volume, &cipher_dir));
+        std::thread::spawn(move || handle(stream, &|request| answer(request, &volume, &cipher_dir)));
     }
 }
 
-fn handle(stream: UnixStream, volume: &Volume, cipher_dir: &Path) {
+/// A failure as the socket reports it: gocryptfs's ErrNo (an errno, or -1) and text.
+pub type PathMapError = (i32, String);
+
+/// The path mapping of a mount that is not the forward one (reverse mode's, in
+/// src/vaultfs/reverse), answered with the same protocol.
+pub trait PathMap: Send + Sync + 'static {
+    fn encrypt_path(&self, plain: &str) -> Result<String, PathMapError>;
+    fn decrypt_path(&self, cipher: &str) -> Result<String, PathMapError>;
+}
+
+/// Serves connections with `map` until the process ends.
+pub fn serve_map(listener: UnixListener, map: Arc<dyn PathMap>) {
+    for stream in listener.incoming().flatten() {
+        let map = Arc::clone(&map);
+        std::thread::spawn(move || handle(stream, &|request| answer_map(request, &*map)));
+    }
+}
+
+fn answer_map(request: &Request, map: &dyn PathMap) -> Response {
+    // gocryptfs's clients send both keys, the unused one empty.
+    let given = |p: &Option<String>| p.clone().filter(|p| !p.is_empty());
+    let result = match (given(&request.encrypt_path), given(&request.decrypt_path)) {
+        (Some(path), None) => map.encrypt_path(&path),
+        (None, Some(path)) => map.decrypt_path(&path),
+        _ => return failure(rustix::io::Errno::INVAL, "give exactly one of EncryptPath and DecryptPath"),
+    };
+    match result {
+        Ok(path) => Response { result: path, ..Response::default() },
+        Err((err_no, err_text)) => Response { err_no, err_text, ..Response::default() },
+    }
+}
+
+fn handle(stream: UnixStream, answer: &dyn Fn(&Request) -> Response) {
     let Ok(mut writer) = stream.try_clone() else { return };
     // One JSON object per request; gocryptfs clients send it without a newline, so each
     // complete object is answered as soon as it has arrived.
     let requests = serde_json::Deserializer::from_reader(BufReader::new(stream)).into_iter::<Request>();
     for request in requests {
         let response = match request {
-            Ok(request) => answer(&request, volume, cipher_dir),
+            Ok(request) => answer(&request),
             Err(e) => failure(rustix::io::Errno::INVAL, format!("bad request: {e}")),
         };
         let Ok(mut text) = serde_json::to_vec(&response) else { return };

@@ -23,6 +23,7 @@ declare -A needs=(
     [qemu-img]=qemu-utils
     [ssh]=openssh-client
     [mkfs.ext4]=e2fsprogs
+    [rsync]=rsync
     [sbatch]=slurm-client
     [slurmctld]=slurmctld
     [slurmd]=slurmd

@@ -1,0 +1,130 @@
+//! `-reverse`: the encrypted view of a plaintext directory (src/vaultfs/reverse). The
+//! mount follows the forward one (mount.rs) step for step; only the filesystem, its
+//! control socket and the read-only mount differ.
+
+use super::cli::Args;
+use super::mount;
+use super::unlock::open_volume;
+use armorbox::exit::{AppletResult, Failure};
+use armorbox::gocryptfs::{ContentAlgorithm, exit_code};
+use armorbox::sys::fuse_mount;
+use armorbox::vaultfs::ctlsock;
+use armorbox::vaultfs::reverse::{CONFIG_NAME, Excluder, ReverseFs, ReverseSettings};
+use fuser::SessionACL;
+use rustix::process::Pid;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// gocryptfs's exit code for exclusion errors.
+pub const EXCLUDE_ERROR: i32 = 29;
+
+/// Where the reverse config lives unless `-config` says otherwise.
+pub fn default_config_path(plain_dir: &Path) -> PathBuf {
+    plain_dir.join(CONFIG_NAME)
+}
+
+/// Flags that only make sense with `-reverse`, checked before anything else runs.
+pub fn check_flags(args: &Args) -> AppletResult {
+    if !args.switch("reverse") && !args.values("exclude").is_empty() {
+        return Err(Failure::new(EXCLUDE_ERROR, "-exclude only works in reverse mode"));
+    }
+    if args.switch("reverse") && args.switch("fsck") {
+        return Err(Failure::usage("Running -fsck with -reverse is not supported"));
+    }
+    Ok(())
+}
+
+/// gocryptfs takes comma-separated lists for the exclusion flags, repeatable.
+fn list(args: &Args, name: &str) -> Vec<String> {
+    args.values(name)
+        .iter()
+        .flat_map(|v| v.to_string_lossy().split(',').map(String::from).collect::<Vec<_>>())
+        .collect()
+}
+
+fn excluder(args: &Args) -> Result<Excluder, Failure> {
+    let from: Vec<PathBuf> = list(args, "exclude-from").into_iter().map(PathBuf::from).collect();
+    let from: Vec<&Path> = from.iter().map(PathBuf::as_path).collect();
+    Excluder::new(&list(args, "exclude"), &list(args, "exclude-wildcard"), &from)
+        .map_err(|e| Failure::new(EXCLUDE_ERROR, e.0))
+}
+
+/// Mounts the reverse view of `plain_dir` (canonical) at `mountpoint` and serves it
+/// until it is unmounted. Called in the foreground process (or the background child).
+pub fn serve(
+    args: &Args,
+    plain_dir: &Path,
+    mountpoint: &Path,
+    daemon_child: bool,
+    waiting_parent: Option<Pid>,
+    caller: Option<Pid>,
+) -> AppletResult {
+    let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| {
+        Failure::new(exit_code::MOUNTPOINT, format!("invalid mountpoint {}: {e}", mountpoint.display()))
+    })?;
+    // Compared as text, as gocryptfs does: a view of "/" may be mounted anywhere.
+    let inside = format!("{}/", plain_dir.display());
+    if mountpoint.display().to_string().starts_with(&inside) {
+        return Err(Failure::new(
+            exit_code::MOUNTPOINT,
+            format!(
+                "Mountpoint {} is contained in the plaintext directory {}: the view would encrypt itself",
+                mountpoint.display(),
+                plain_dir.display()
+            ),
+        ));
+    }
+    let excluder = excluder(args)?;
+    let volume = Arc::new(open_volume(args, plain_dir)?);
+    if volume.format.content != ContentAlgorithm::AesSiv {
+        return Err(Failure::usage("AES-SIV is required by reverse mode, but not enabled in the config file"));
+    }
+    let settings = ReverseSettings {
+        plain_dir: plain_dir.to_path_buf(),
+        config_custom: args.value("config").is_some(),
+        excluder,
+        one_file_system: args.switch("one-file-system"),
+        force_owner: mount::force_owner(args)?,
+    };
+    let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
+    let fs = ReverseFs::new(Arc::clone(&volume), settings)
+        .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", plain_dir.display())))?;
+    let control_socket = mount::bind_control_socket(args)?;
+    let config = mount::session_config(args, mount::helper_threads(args, &control_socket, None, caller))?;
+    let mut request = mount::mount_request(args, plain_dir, &mountpoint, allow_other)?;
+    // Always read-only: the kernel answers EROFS to every change.
+    request.read_only = true;
+    request.subtype = "gocryptfs-reverse".into();
+    let fuse_fd = fuse_mount::mount(&request).map_err(mount::fuse_failure)?;
+    let acl = if allow_other { SessionACL::All } else { SessionACL::Owner };
+    let paths: Arc<dyn ctlsock::PathMap> = Arc::new(fs.path_map());
+    let started = (|| {
+        // No forward socket and no -idle (gocryptfs ignores it in reverse mode): the
+        // reverse socket is started here.
+        let signals = mount::start_helpers(args, &mountpoint, &volume, plain_dir, &None, None, Arc::default(), caller)?;
+        if let Some((listener, _)) = &control_socket {
+            let listener = listener.try_clone().map_err(mount::ctlsock_failure)?;
+            mount::spawn("ctlsock", move || ctlsock::serve_map(listener, paths))?;
+        }
+        let session = fuser::Session::from_fd(fs, fuse_fd, acl, config).map_err(mount::fuse_failure)?;
+        Ok::<_, Failure>((signals, session))
+    })();
+    let (signals, session) = started.inspect_err(|_| {
+        let _ = fuse_mount::unmount(&mountpoint, false);
+    })?;
+    for pid in mount::notify_pid(args)?.into_iter().chain(waiting_parent) {
+        let _ = rustix::process::kill_process(pid, rustix::process::Signal::USR1);
+    }
+    if !args.switch("q") && !daemon_child {
+        eprintln!("Filesystem mounted and ready.");
+    }
+    if daemon_child {
+        mount::detach_from_terminal();
+    }
+    let result = session.run();
+    signals.close();
+    if let Some((_, path)) = control_socket {
+        let _ = std::fs::remove_file(path);
+    }
+    result.map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("FUSE session ended with an error: {e}")))
+}
