@@ -608,7 +608,8 @@ impl Model {
                 }
                 match *op {
                     Op::MmapWrite { fill, .. } => {
-                        if !fd.write || fd.append {
+                        // O_APPEND does not matter here: only an append-only inode.
+                        if !fd.write {
                             return err(libc::EACCES);
                         }
                         self.write_at(fd.ino, off, &pattern(fill, off, len));
@@ -1051,7 +1052,8 @@ impl Target {
             Op::Pread { slot, off, len } => {
                 let mut buf = Aligned::new(len);
                 let mut got = 0;
-                while got < len {
+                // At least one call: a read of nothing still checks the descriptor.
+                while got < len || (len == 0 && got == 0) {
                     let n = unsafe {
                         libc::pread(self.fd(slot), buf.ptr.add(got).cast(), len - got, (off + got as u64) as i64)
                     };
@@ -1068,15 +1070,15 @@ impl Target {
             Op::Read { slot, len } => {
                 let mut buf = vec![0u8; len];
                 let mut got = 0;
-                while got < len {
+                loop {
                     let n = unsafe { libc::read(self.fd(slot), buf[got..].as_mut_ptr().cast(), len - got) };
                     if n < 0 {
                         return Err(errno());
                     }
-                    if n == 0 {
+                    got += n as usize;
+                    if n == 0 || got == len {
                         break;
                     }
-                    got += n as usize;
                 }
                 buf.truncate(got);
                 Ok(Out::Data(buf))
@@ -1303,6 +1305,9 @@ struct Lockstep {
     pool: Vec<String>,
     umask: u32,
     runs: usize,
+    /// Whether the whole-tree comparison includes fstat of the open descriptors (not
+    /// when VAULTFS_MODEL_SKIP names fstat, to look past a known divergence).
+    check_fstat: bool,
 }
 
 impl Lockstep {
@@ -1335,7 +1340,7 @@ impl Lockstep {
                 if t.name == "gocryptfs" && quirk.as_ref().is_some_and(|q| same(q, &got)) {
                     continue;
                 }
-                if !same(&expected, &got) {
+                if !agree(t.name, &expected, &got) {
                     who.push(t.name);
                     detail += &format!("  {}: {}\n", t.name, difference(&expected, &got));
                 }
@@ -1423,7 +1428,7 @@ impl Lockstep {
                 let label = format!("fstat(fd{slot})");
                 let want = Out::Stat(model.stat(fd.ino));
                 let have = if r < 0 { errno() } else { Out::Stat(stat_of(&st)) };
-                if want != have {
+                if self.check_fstat && !agree(t.name, &want, &have) {
                     who.push(t.name);
                     detail += &format!("  {}: {label}: {}\n", t.name, difference(&want, &have));
                     break;
@@ -1445,9 +1450,9 @@ impl Lockstep {
             let mut want = expected.clone();
             want.sort_by(|a, b| a.0.cmp(&b.0));
             got.sort_by(|a, b| a.0.cmp(&b.0));
-            if want != got {
+            let first = want.iter().zip(&got).find(|(a, b)| a.0 != b.0 || !agree(t.name, &a.1, &b.1));
+            if first.is_some() || want.len() != got.len() {
                 who.push(t.name);
-                let first = want.iter().zip(&got).find(|(a, b)| a != b);
                 detail += &match first {
                     Some((a, b)) if a.0 == b.0 => format!("  {}: {}: {}\n", t.name, a.0, difference(&a.1, &b.1)),
                     Some((a, b)) => format!("  {}: expected {} {:?}, found {} {:?}\n", t.name, a.0, a.1, b.0, b.1),
@@ -1485,18 +1490,39 @@ impl Lockstep {
 }
 
 /// What gocryptfs 2.3 returns where it departs from POSIX, for steps where vaultfs is
-/// held to POSIX and gocryptfs is let off:
-/// - fsync and fdatasync of an open file that has no name left fail with ENOENT (the
-///   call is resolved by path, not through the open file).
+/// held to POSIX and gocryptfs is let off: fsync, fdatasync and fchmod of an open file
+/// that has no name left fail with ENOENT (resolved by path, not through the open file).
 fn gocryptfs_quirk(model: &Model, op: &Op) -> Option<Out> {
     match *op {
-        Op::Fsync { slot, .. } => {
+        Op::Fsync { slot, .. } | Op::Fchmod { slot, .. } => {
             let fd = model.fds[slot].as_ref()?;
             let unlinked = matches!(model.nodes[fd.ino], Node::File { links: 0, .. });
             unlinked.then_some(Out::Err(Errno(libc::ENOENT)))
         }
         _ => None,
     }
+}
+
+/// Whether `got` on filesystem `who` is the outcome expected. gocryptfs 2.3 is let off
+/// one more departure: right after link(), for the attribute timeout, the kernel holds
+/// the attributes gocryptfs answered link() with, whose size is the ciphertext's.
+fn agree(who: &str, expected: &Out, got: &Out) -> bool {
+    if same(expected, got) {
+        return true;
+    }
+    let (Out::Stat(want), Out::Stat(have)) = (expected, got) else { return false };
+    let blocks = want.size.div_ceil(BLOCK);
+    let cipher_size = if want.size == 0 { 0 } else { 18 + want.size + 32 * blocks };
+    who == "gocryptfs"
+        && want.kind == Kind::File
+        && have.size == cipher_size
+        && *want == Stat { size: want.size, ..have.clone() }
+}
+
+/// A failure's description without its numbers and descriptors: two seeds that fail
+/// the same way have the same one.
+fn signature(detail: &str) -> String {
+    detail.lines().next().unwrap_or_default().chars().filter(|c| !c.is_ascii_digit()).collect()
 }
 
 fn env_number(name: &str, default: u64) -> u64 {
@@ -1520,14 +1546,15 @@ fn random_operations_agree_with_the_model_on_plain_gocryptfs_and_vaultfs() {
     let pool = path_pool();
     let umask = process_umask();
     let targets = sides.targets().into_iter().map(|(name, root)| Target::new(name, root)).collect();
-    let mut lockstep = Lockstep { targets, pool: pool.clone(), umask, runs: 0 };
+    let check_fstat = !skip.iter().any(|s| s == "fstat");
+    let mut lockstep = Lockstep { targets, pool: pool.clone(), umask, runs: 0, check_fstat };
     let mut reports = Vec::new();
     let mut seen = Vec::new();
     for seed in first..first + seeds {
         let ops = generate(seed, count, umask, &pool, &skip);
         let Err(failure) = lockstep.run(&ops) else { continue };
         // Shrinking the same kind of divergence again teaches nothing: say it once.
-        let key = (failure.who.clone(), ops.get(failure.step).map_or("final check", Op::name));
+        let key = (failure.who.clone(), signature(&failure.detail));
         if let Some(earlier) = seen.iter().find(|(k, _)| *k == key).map(|(_, s)| *s) {
             reports.push(format!("seed {seed}: {} disagree(s) again as in seed {earlier}", failure.who.join(", ")));
             continue;
