@@ -213,7 +213,7 @@ enum Kind {
     Other,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 struct Stat {
     kind: Kind,
     /// For directories 0: their size is the backing filesystem's business.
@@ -221,6 +221,12 @@ struct Stat {
     /// For directories 0: counted differently by FUSE filesystems and not used here.
     nlink: u64,
     perm: u32,
+}
+
+impl fmt::Debug for Stat {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{:?} size {} nlink {} mode {:o}", self.kind, self.size, self.nlink, self.perm)
+    }
 }
 
 #[derive(Clone, PartialEq, Eq)]
@@ -1490,11 +1496,11 @@ impl Lockstep {
 }
 
 /// What gocryptfs 2.3 returns where it departs from POSIX, for steps where vaultfs is
-/// held to POSIX and gocryptfs is let off: fsync, fdatasync and fchmod of an open file
-/// that has no name left fail with ENOENT (resolved by path, not through the open file).
+/// held to POSIX and gocryptfs is let off: fsync, fdatasync, msync and fchmod of an open
+/// file that has no name left fail with ENOENT (resolved by path, not through the file).
 fn gocryptfs_quirk(model: &Model, op: &Op) -> Option<Out> {
     match *op {
-        Op::Fsync { slot, .. } | Op::Fchmod { slot, .. } => {
+        Op::Fsync { slot, .. } | Op::Fchmod { slot, .. } | Op::MmapWrite { slot, .. } => {
             let fd = model.fds[slot].as_ref()?;
             let unlinked = matches!(model.nodes[fd.ino], Node::File { links: 0, .. });
             unlinked.then_some(Out::Err(Errno(libc::ENOENT)))
