@@ -438,3 +438,51 @@ fn fallocate_then_stat_shows_the_st_blocks_gocryptfs_shows() {
     let got = blocks_after_fallocate(&vaultfs);
     assert_eq!(got, want, "vaultfs (size, st_blocks) after each fallocate, against gocryptfs's");
 }
+
+// ---------------------------------------------------------------------------------
+// A POSIX suite from elsewhere: pjdfstest (the Rust port on crates.io, installed by
+// tests/setup/prepare.sh), run on the three trees.
+
+/// The names of the pjdfstest cases that failed in `root`, and its summary line.
+fn pjdfstest_failures(root: &Path, config: &Path) -> (Vec<String>, String) {
+    // RUST_BACKTRACE=0: pjdfstest prints a backtrace per failure otherwise.
+    let out = run(Command::new("pjdfstest").arg("-c").arg(config).arg("-p").arg(root).env("RUST_BACKTRACE", "0"));
+    let text = common::stdout(&out) + &stderr(&out);
+    let summary = text.lines().find(|l| l.starts_with("Summary:")).unwrap_or_default().to_string();
+    assert!(summary.contains("passed"), "pjdfstest did not run in {}:\n{text}", root.display());
+    let failed = text
+        .lines()
+        .filter(|l| l.trim_end().ends_with("FAILED"))
+        .filter_map(|l| l.split_whitespace().next().map(str::to_string))
+        .collect();
+    (failed, summary)
+}
+
+#[test]
+fn pjdfstest_fails_nothing_on_vaultfs_that_passes_on_gocryptfs() {
+    require("pjdfstest");
+    require("runuser");
+    let sides = SideBySide::new(&[]);
+    let config = sides.work.path().join("pjdfstest.toml");
+    // naptime: long enough for the timestamp cases on FUSE (0.001 s made them flaky on
+    // ext4 too); two unprivileged users for the permission cases; no remounting.
+    std::fs::write(
+        &config,
+        "[features]\nposix_fallocate = {}\nutimensat = {}\nutime_now = {}\n\
+         [settings]\nnaptime = 0.05\nallow_remount = false\n\
+         [dummy_auth]\nentries = [[\"nobody\", \"nogroup\"], [\"daemon\", \"daemon\"]]\n",
+    )
+    .unwrap();
+    // The unprivileged cases need to reach the roots.
+    std::fs::set_permissions(sides.work.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let [(_, plain), (_, gocryptfs), (_, vaultfs)] = sides.targets();
+    for root in [&plain, &gocryptfs, &vaultfs] {
+        std::fs::set_permissions(root, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let (on_plain, plain_summary) = pjdfstest_failures(&plain, &config);
+    let (on_gocryptfs, gocryptfs_summary) = pjdfstest_failures(&gocryptfs, &config);
+    let (on_vaultfs, vaultfs_summary) = pjdfstest_failures(&vaultfs, &config);
+    eprintln!("plain: {plain_summary} {on_plain:?}\ngocryptfs: {gocryptfs_summary}\nvaultfs: {vaultfs_summary}");
+    let only_vaultfs: Vec<_> = on_vaultfs.iter().filter(|t| !on_gocryptfs.contains(t)).collect();
+    assert!(only_vaultfs.is_empty(), "pjdfstest cases that pass on gocryptfs and fail on vaultfs: {only_vaultfs:?}");
+}

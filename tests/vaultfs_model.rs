@@ -1543,9 +1543,9 @@ fn process_umask() -> u32 {
 
 #[test]
 fn random_operations_agree_with_the_model_on_plain_gocryptfs_and_vaultfs() {
-    let seeds = env_number("VAULTFS_MODEL_SEEDS", 6);
+    let seeds = env_number("VAULTFS_MODEL_SEEDS", 12);
     let first = env_number("VAULTFS_MODEL_FIRST_SEED", 1);
-    let count = env_number("VAULTFS_MODEL_OPS", 300) as usize;
+    let count = env_number("VAULTFS_MODEL_OPS", 400) as usize;
     let skip: Vec<String> =
         std::env::var("VAULTFS_MODEL_SKIP").unwrap_or_default().split(',').map(str::to_string).collect();
     let sides = SideBySide::new(&[]);
