@@ -1314,11 +1314,14 @@ struct Lockstep {
     /// Whether the whole-tree comparison includes fstat of the open descriptors (not
     /// when VAULTFS_MODEL_SKIP names fstat, to look past a known divergence).
     check_fstat: bool,
+    /// Filesystems left out of the rest of the current run (see `excuse_gocryptfs`).
+    dropped: Vec<&'static str>,
 }
 
 impl Lockstep {
     fn run(&mut self, ops: &[Op]) -> Result<(), Failure> {
         self.runs += 1;
+        self.dropped.clear();
         for t in &mut self.targets {
             t.begin(self.runs);
         }
@@ -1331,6 +1334,10 @@ impl Lockstep {
 
     fn steps(&mut self, ops: &[Op]) -> Result<(), Failure> {
         let mut model = Model::new(self.umask, self.pool.clone());
+        let mut linked = false;
+        if ops.is_empty() {
+            return Ok(());
+        }
         for (i, op) in ops.iter().enumerate() {
             let op = model.effective(op);
             let model_before = model.clone();
@@ -1339,9 +1346,10 @@ impl Lockstep {
                 continue;
             }
             let quirk = gocryptfs_quirk(&model_before, &op);
+            linked |= matches!(op, Op::Link { .. }) && expected == Out::Done;
             let mut who = Vec::new();
             let mut detail = String::new();
-            for t in &mut self.targets {
+            for t in self.targets.iter_mut().filter(|t| !self.dropped.contains(&t.name)) {
                 let got = t.run(&op, &self.pool);
                 if t.name == "gocryptfs" && quirk.as_ref().is_some_and(|q| same(q, &got)) {
                     continue;
@@ -1351,14 +1359,35 @@ impl Lockstep {
                     detail += &format!("  {}: {}\n", t.name, difference(&expected, &got));
                 }
             }
+            self.excuse_gocryptfs(linked, &mut who, &mut detail);
             if !who.is_empty() {
                 return Err(Failure { step: i, who, detail });
             }
-            if (i + 1) % FULL_CHECK_EVERY == 0 {
-                self.full_check(&model).map_err(|(who, detail)| Failure { step: i, who, detail })?;
+            if ((i + 1) % FULL_CHECK_EVERY == 0 || i + 1 == ops.len())
+                && let Err((mut who, mut detail)) = self.full_check(&model)
+            {
+                self.excuse_gocryptfs(linked, &mut who, &mut detail);
+                if !who.is_empty() {
+                    let step = if i + 1 == ops.len() { ops.len() } else { i };
+                    return Err(Failure { step, who, detail });
+                }
             }
         }
-        self.full_check(&model).map_err(|(who, detail)| Failure { step: ops.len(), who, detail })
+        Ok(())
+    }
+
+    /// Once a run has made a hard link, gocryptfs 2.3 may hold (for its attribute
+    /// timeout) the ciphertext size as the file's size, and then appends land past the
+    /// end: its results stop meaning anything for that run, so it leaves the run (the
+    /// model stays the reference for vaultfs).
+    fn excuse_gocryptfs(&mut self, linked: bool, who: &mut Vec<&'static str>, detail: &mut String) {
+        if linked && who.contains(&"gocryptfs") {
+            who.retain(|w| *w != "gocryptfs");
+            let (gone, kept): (Vec<&str>, Vec<&str>) = detail.lines().partition(|l| l.starts_with("  gocryptfs:"));
+            eprintln!("run {}: gocryptfs leaves the run after a hard link:\n{}", self.runs, gone.join("\n"));
+            *detail = kept.iter().map(|l| format!("{l}\n")).collect();
+            self.dropped.push("gocryptfs");
+        }
     }
 
     /// Every name, kind, size, link count, mode and byte of the tree, and every open
@@ -1381,7 +1410,7 @@ impl Lockstep {
         }
         let mut who = Vec::new();
         let mut detail = String::new();
-        for t in &self.targets {
+        for t in self.targets.iter().filter(|t| !self.dropped.contains(&t.name)) {
             let mut got = Vec::new();
             let mut todo = vec![String::new()];
             while let Some(dir) = todo.pop() {
@@ -1553,7 +1582,7 @@ fn random_operations_agree_with_the_model_on_plain_gocryptfs_and_vaultfs() {
     let umask = process_umask();
     let targets = sides.targets().into_iter().map(|(name, root)| Target::new(name, root)).collect();
     let check_fstat = !skip.iter().any(|s| s == "fstat");
-    let mut lockstep = Lockstep { targets, pool: pool.clone(), umask, runs: 0, check_fstat };
+    let mut lockstep = Lockstep { targets, pool: pool.clone(), umask, runs: 0, check_fstat, dropped: Vec::new() };
     let mut reports = Vec::new();
     let mut seen = Vec::new();
     for seed in first..first + seeds {
