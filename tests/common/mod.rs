@@ -323,3 +323,78 @@ pub fn tasks_of_uid(uid: u32) -> usize {
         .filter(|t| std::fs::read_to_string(t.path().join("status")).is_ok_and(|s| s.contains(&uid_line)))
         .count()
 }
+
+/// A FUSE mount point, unmounted when dropped: a failing test unmounts too.
+pub struct FuseMount {
+    pub point: PathBuf,
+}
+
+impl Drop for FuseMount {
+    fn drop(&mut self) {
+        unmount_fuse(&self.point);
+    }
+}
+
+/// The three filesystems that tests compare side by side, each in its own directory of
+/// one scratch area: a plain directory on the host filesystem (the reference), a mount
+/// of the real gocryptfs on a directory gocryptfs created, and a vaultfs mount on a
+/// directory vaultfs created. `extra` flags go to both mounts.
+pub struct SideBySide {
+    // Declared first so that the mounts go before the scratch area is deleted.
+    mounts: Vec<FuseMount>,
+    pub work: TempDir,
+}
+
+impl SideBySide {
+    pub const PASSWORD: &'static str = "side by side";
+
+    pub fn new(extra: &[&str]) -> SideBySide {
+        require("fusermount3");
+        require("gocryptfs");
+        let work = TempDir::new().unwrap();
+        let w = work.path();
+        for dir in ["plain", "gocryptfs.cipher", "gocryptfs", "vaultfs.cipher", "vaultfs"] {
+            std::fs::create_dir(w.join(dir)).unwrap();
+        }
+        std::fs::write(w.join("pw"), format!("{}\n", Self::PASSWORD)).unwrap();
+        let init = run(Command::new("gocryptfs")
+            .args(["-q", "-init", "-scryptn", "10", "-passfile"])
+            .arg(w.join("pw"))
+            .arg(w.join("gocryptfs.cipher")));
+        ok(&init, "gocryptfs -init");
+        let init = run(Command::new(armorbox())
+            .args(["vaultfs", "-q", "-init", "-scryptn=10", "-passfile"])
+            .arg(w.join("pw"))
+            .arg(w.join("vaultfs.cipher")));
+        ok(&init, "vaultfs -init");
+        let mut this = SideBySide { mounts: Vec::new(), work };
+        this.mounts.push(this.mount("gocryptfs", "gocryptfs", extra));
+        this.mounts.push(this.mount("vaultfs", "vaultfs", extra));
+        this
+    }
+
+    /// Mounts `<name>.cipher` on `point` (relative to the scratch area) with `program`
+    /// ("gocryptfs" or "vaultfs"); a second mount of one directory is allowed.
+    pub fn mount(&self, program: &str, point: &str, extra: &[&str]) -> FuseMount {
+        let w = self.work.path();
+        let point = w.join(point);
+        let mut cmd = if program == "vaultfs" {
+            let mut cmd = Command::new(armorbox());
+            cmd.arg("vaultfs");
+            cmd
+        } else {
+            Command::new("gocryptfs")
+        };
+        cmd.args(["-q", "-passfile"]).arg(w.join("pw")).args(extra);
+        let out = run(cmd.arg(w.join(format!("{program}.cipher"))).arg(&point));
+        ok(&out, &format!("mounting with {program}"));
+        assert!(is_mounted(&point), "{program} said ready but {} is not mounted", point.display());
+        FuseMount { point }
+    }
+
+    /// (name, root) of the reference directory, the gocryptfs mount and the vaultfs mount.
+    pub fn targets(&self) -> [(&'static str, PathBuf); 3] {
+        let w = self.work.path();
+        [("plain", w.join("plain")), ("gocryptfs", w.join("gocryptfs")), ("vaultfs", w.join("vaultfs"))]
+    }
+}

@@ -50,6 +50,13 @@ if [ "$(id -u)" = 0 ] && [ -c /dev/fuse ]; then
     chmod 0666 /dev/fuse
 fi
 
+# pjdfstest, the POSIX filesystem suite (its Rust port, from crates.io): the vaultfs
+# conformance tests run it on a plain directory, gocryptfs and vaultfs.
+if ! command -v pjdfstest >/dev/null 2>&1; then
+    echo "prepare: installing pjdfstest with cargo"
+    cargo install --quiet --locked pjdfstest
+fi
+
 "$here/start-munged.sh"
 "$here/start-slurm.sh"
 root=$("$here/bullseye-root.sh")
