@@ -31,6 +31,18 @@ fn on_all(sides: &SideBySide, check: impl Fn(&Path) -> Check) {
     }
 }
 
+/// As `on_all`, without gocryptfs, for a check gocryptfs 2.3 is known to fail: the
+/// caller says why.
+fn on_plain_and_vaultfs(sides: &SideBySide, check: impl Fn(&Path) -> Check) {
+    for (name, root) in sides.targets() {
+        match (name, check(&root)) {
+            ("gocryptfs", _) | (_, Ok(())) => {}
+            ("vaultfs", Err(e)) => panic!("vaultfs: {e}"),
+            (name, Err(e)) => panic!("the check itself is wrong: it fails on {name}: {e}"),
+        }
+    }
+}
+
 /// `Err` with a description unless `got == want`.
 fn expect<T: PartialEq + std::fmt::Debug>(what: &str, got: T, want: T) -> Check {
     if got == want { Ok(()) } else { Err(format!("{what}: got {got:?}, expected {want:?}")) }
@@ -270,11 +282,15 @@ fn a_directory_renamed_over_an_empty_directory_replaces_it() {
         ("long over short", long("v"), short("w"), short("x")),
     ];
     for (i, (what, from, to, busy)) in cases.iter().enumerate() {
-        on_all(&sides, |root| {
+        let check = |root: &Path| {
             let dir = root.join(format!("case-{i}"));
             std::fs::create_dir(&dir).map_err(|e| e.to_string())?;
             directory_over_directory(&dir, from, to, busy).map_err(|e| format!("{what}: {e}"))
-        });
+        };
+        // gocryptfs 2.3 removes the target's long-name file while clearing the empty
+        // directory out of the way, so the renamed directory vanishes from listings:
+        // over a long name, vaultfs is held to the plain directory only.
+        if to.len() > 100 { on_plain_and_vaultfs(&sides, check) } else { on_all(&sides, check) }
     }
 }
 

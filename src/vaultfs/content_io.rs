@@ -93,7 +93,10 @@ impl ContentIo<'_> {
             None => {
                 // First write, or a file holding only a header: start with a fresh ID.
                 let (id, header) = content::new_header()?;
-                self.file.set_len(0)?;
+                // Not on an empty file: that would free space fallocate reserved.
+                if cipher_len > 0 {
+                    self.file.set_len(0)?;
+                }
                 self.file.write_all_at(&header, 0)?;
                 id
             }
@@ -137,6 +140,30 @@ impl ContentIo<'_> {
         })
     }
 
+    /// Grows the file as gocryptfs does, so that both leave the same blocks and holes
+    /// (what SEEK_DATA, SEEK_HOLE and st_blocks show): the old last block is padded
+    /// with zeros, whole blocks in between stay holes, and a new size on a block
+    /// boundary is reached by extending the cipher file (its last block a hole, which
+    /// reads as zeros) rather than by writing that block.
+    fn grow(&self, old_size: u64, new_size: u64) -> io::Result<()> {
+        let bs = PLAIN_BS as u64;
+        let same_block = old_size > 0 && (old_size - 1) / bs == (new_size - 1) / bs;
+        if same_block || !new_size.is_multiple_of(bs) {
+            // Writing the last byte pads the old last block on the way.
+            return self.write_at(new_size - 1, &[0]);
+        }
+        if !old_size.is_multiple_of(bs) {
+            self.write_at(old_size, &vec![0; (bs - old_size % bs) as usize])?;
+        }
+        if old_size == 0 {
+            // Over whatever is there (nothing, or a header without blocks), without
+            // truncating: that would free space fallocate reserved.
+            let (_, header) = content::new_header()?;
+            self.file.write_all_at(&header, 0)?;
+        }
+        self.file.set_len(HEADER_LEN as u64 + new_size / bs * self.crypto.cipher_bs() as u64)
+    }
+
     pub fn truncate(&self, new_size: u64) -> io::Result<()> {
         let plain_size = self.plain_size()?;
         if new_size == plain_size {
@@ -146,9 +173,7 @@ impl ContentIo<'_> {
             return self.file.set_len(0);
         }
         if new_size > plain_size {
-            // The last byte written through the normal path: it pads the old last block
-            // and leaves whole blocks in between as holes.
-            return self.write_at(new_size - 1, &[0]);
+            return self.grow(plain_size, new_size);
         }
         let bs = PLAIN_BS as u64;
         let (block, keep) = (new_size / bs, new_size % bs);
