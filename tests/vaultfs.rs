@@ -412,11 +412,12 @@ fn passwd_changes_the_password_and_info_shows_the_config() {
     w.init();
     let new = w.dir.path().join("new-pw");
     fs::write(&new, "new secret\n").unwrap();
-    // The new password comes from stdin (not a terminal), like gocryptfs v2.5+.
+    // Old and new password on two lines of stdin (not a terminal), as gocryptfs 2.3
+    // reads them (a -passfile would give both).
     let out = run(Command::new("sh").arg("-c").arg(format!(
-        "printf 'new secret\\n' | {} vaultfs -q -passwd -passfile {} {}",
-        armorbox().display(),
+        "{{ head -n1 {}; printf 'new secret\\n'; }} | {} vaultfs -q -passwd {}",
         w.passfile().display(),
+        armorbox().display(),
         w.cipher().display()
     )));
     assert!(out.status.success(), "{}", stderr(&out));

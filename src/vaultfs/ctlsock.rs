@@ -13,12 +13,13 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// gocryptfs's clients send both fields, the unused one empty.
 #[derive(Deserialize, Default)]
 struct Request {
     #[serde(rename = "EncryptPath", default)]
-    encrypt_path: Option<String>,
+    encrypt_path: String,
     #[serde(rename = "DecryptPath", default)]
-    decrypt_path: Option<String>,
+    decrypt_path: String,
 }
 
 #[derive(Serialize, Default)]
@@ -35,6 +36,11 @@ struct Response {
 
 fn failure(errno: rustix::io::Errno, text: impl Into<String>) -> Response {
     Response { err_no: errno.raw_os_error(), err_text: text.into(), ..Response::default() }
+}
+
+/// A request gocryptfs refuses before looking at any path: its ErrNo is -1.
+fn refusal(text: &str, warn_text: String) -> Response {
+    Response { err_no: -1, err_text: text.into(), warn_text, ..Response::default() }
 }
 
 /// Serves connections until the process ends.
@@ -64,15 +70,48 @@ fn handle(stream: UnixStream, volume: &Volume, cipher_dir: &Path) {
 }
 
 fn answer(request: &Request, volume: &Volume, cipher_dir: &Path) -> Response {
-    let result = match (&request.encrypt_path, &request.decrypt_path) {
-        (Some(path), None) => encrypt_path(volume, cipher_dir, path),
-        (None, Some(path)) => decrypt_path(volume, cipher_dir, path),
-        _ => return failure(rustix::io::Errno::INVAL, "give exactly one of EncryptPath and DecryptPath"),
+    let (given, encrypt) = match (request.encrypt_path.as_str(), request.decrypt_path.as_str()) {
+        ("", "") => return refusal("Empty input", String::new()),
+        (path, "") => (path, true),
+        ("", path) => (path, false),
+        _ => return refusal("Ambiguous", String::new()),
     };
-    match result {
-        Ok(path) => Response { result: path, ..Response::default() },
-        Err((errno, text)) => failure(errno, text),
+    // A path that is not in canonical form is answered for its canonical form, with a
+    // warning saying so (gocryptfs does the same), rather than refused.
+    let clean = canonical(given);
+    let warn_text = if clean == given {
+        String::new()
+    } else {
+        format!("Non-canonical input path '{given}' has been interpreted as '{clean}'.")
+    };
+    if clean.is_empty() {
+        return refusal("Empty input after canonicalization", warn_text);
     }
+    let result =
+        if encrypt { encrypt_path(volume, cipher_dir, &clean) } else { decrypt_path(volume, cipher_dir, &clean) };
+    match result {
+        Ok(path) => Response { result: path, warn_text, ..Response::default() },
+        Err((errno, text)) => Response { warn_text, ..failure(errno, text) },
+    }
+}
+
+/// `path` relative to the mount root in canonical form: no leading, trailing or doubled
+/// slashes, no `.`, `..` resolved; empty for the root itself and for anything that
+/// climbs above it.
+fn canonical(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return String::new();
+                }
+            }
+            name => parts.push(name),
+        }
+    }
+    parts.join("/")
 }
 
 type Failed = (rustix::io::Errno, String);
@@ -114,4 +153,27 @@ fn decrypt_path(volume: &Volume, cipher_dir: &Path, cipher: &str) -> Result<Stri
         out.push(String::from_utf8_lossy(&plain).into_owned());
     }
     Ok(out.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn paths_are_read_in_canonical_form() {
+        for (given, clean) in [
+            ("foo", "foo"),
+            ("/foo", "foo"),
+            ("foo/", "foo"),
+            ("/foo/", "foo"),
+            ("a//b/./c", "a/b/c"),
+            ("a/../b", "b"),
+            (".", ""),
+            ("/////", ""),
+            ("/../../.", ""),
+            ("a/../../b", ""),
+        ] {
+            assert_eq!(canonical(given), clean, "{given}");
+        }
+    }
 }
