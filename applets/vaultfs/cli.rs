@@ -199,6 +199,12 @@ fn ignored_flags() -> impl Iterator<Item = &'static str> {
     FLAGS.iter().filter(|s| s.support == Ignored).flat_map(|s| s.names.iter().copied())
 }
 
+/// Every flag vaultfs implements, by its key, and whether it takes a value.
+#[cfg(test)]
+pub fn supported_flags() -> impl Iterator<Item = (&'static str, bool)> {
+    FLAGS.iter().filter(|s| s.support == Yes).map(|s| (s.names[0], s.kind != Switch))
+}
+
 /// A command line that does not parse, or asks for what is not built.
 #[derive(Debug, PartialEq, Eq)]
 pub struct UsageError(pub String);

@@ -30,8 +30,18 @@ pub enum MasterKeyArg {
     Stdin,
 }
 
+/// Never prints the key.
+impl std::fmt::Debug for MasterKeyArg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            MasterKeyArg::Hex(_) => "Hex(<redacted>)",
+            MasterKeyArg::Stdin => "Stdin",
+        })
+    }
+}
+
 /// Where a password comes from when no master key is given.
-#[derive(Default)]
+#[derive(Default, Debug)]
 pub struct PasswordSource {
     /// `-passfile`: the first line of each, concatenated.
     pub passfiles: Vec<PathBuf>,
@@ -40,6 +50,7 @@ pub struct PasswordSource {
 }
 
 /// Settings that only matter when mounting.
+#[derive(Debug)]
 pub struct MountOptions {
     pub read_only: bool,
     pub allow_other: bool,
@@ -65,6 +76,7 @@ pub struct MountOptions {
     pub fsname: Option<String>,
 }
 
+#[derive(Debug)]
 pub struct Options {
     pub action: Action,
     pub positional: Vec<PathBuf>,
@@ -243,6 +255,7 @@ fn mount_options(args: &Args) -> Result<MountOptions, Failure> {
     }
     let kernel_options = args.value_str("ko").map_err(usage)?.unwrap_or_default();
     Ok(MountOptions {
+        // -rw is the default spelled out; -ro wins over it, as in gocryptfs.
         read_only: args.switch("ro"),
         allow_other: args.switch("allow_other") || force_owner.is_some(),
         shared_storage: args.switch("sharedstorage"),
@@ -349,6 +362,49 @@ mod tests {
             assert_eq!(e.code, 1, "{}", e.message);
             assert!(e.message.contains("cannot be used at the same time"), "{}", e.message);
         }
+    }
+
+    /// A value each value-taking flag accepts.
+    fn sample(flag: &str) -> &'static str {
+        match flag {
+            "scryptn" => "12",
+            "longnamemax" => "100",
+            "notifypid" => "1",
+            "i" => "5m",
+            "force_owner" => "1:2",
+            "openssl" => "false",
+            "o" => "ro",
+            _ => "x",
+        }
+    }
+
+    /// The check ripgrep gets from the compiler: a flag in the table that no field
+    /// reflects would be accepted and do nothing.
+    #[test]
+    fn every_supported_flag_changes_the_options() {
+        // gocryptfs's defaults spelled out, and a value only checked: no change expected.
+        let no_change = ["rw", "exec", "nodev", "nosuid", "openssl"];
+        let base = format!("{:?}", options(&["c", "m"]).unwrap_or_else(|e| panic!("{}", e.message)));
+        for (flag, takes_value) in super::super::cli::supported_flags() {
+            // Switches that default to true (-raw64, -hkdf) show only as =false.
+            let forms: Vec<Vec<String>> = if takes_value {
+                vec![vec![format!("-{flag}"), sample(flag).into()]]
+            } else {
+                vec![vec![format!("-{flag}")], vec![format!("-{flag}=false")]]
+            };
+            let changed = forms.into_iter().any(|mut args| {
+                args.extend(["c".into(), "m".into()]);
+                let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+                format!("{:?}", options(&argv).unwrap_or_else(|e| panic!("{flag}: {}", e.message))) != base
+            });
+            assert_eq!(changed, !no_change.contains(&flag), "-{flag} is read by nothing (or should not be)");
+        }
+    }
+
+    #[test]
+    fn the_master_key_is_never_printed() {
+        let o = options(&["-masterkey=00112233", "c", "m"]).unwrap_or_else(|e| panic!("{}", e.message));
+        assert!(!format!("{o:?}").contains("00112233"));
     }
 
     #[test]
