@@ -358,7 +358,7 @@ mod tests {
             ["-passfile=/p", "-masterkey=stdin"],
             ["-extpass=x", "-masterkey=stdin"],
         ] {
-            let e = options(&[pair[0], pair[1], "c", "m"]).err().expect("refused");
+            let e = options(&[pair[0], pair[1], "c", "m"]).expect_err("refused");
             assert_eq!(e.code, 1, "{}", e.message);
             assert!(e.message.contains("cannot be used at the same time"), "{}", e.message);
         }
