@@ -197,8 +197,11 @@ fn extpass_masterkey_stdin_config_and_nonempty() {
     let d2 = Dirs::new();
     let key = "00112233-44556677-8899aabb-ccddeeff-00112233-44556677-8899aabb-ccddeeff";
     let masterkey = format!("-masterkey={key}");
-    let out =
-        vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d2.p("pw"), s(&masterkey), &d2.p("cipher")]);
+    // The password on stdin: -passfile with -masterkey is refused, as gocryptfs does.
+    let out = run(Command::new(armorbox())
+        .args(["vaultfs", "-q", "-init", "-scryptn=10", &masterkey])
+        .arg(d2.p("cipher"))
+        .stdin(fs::File::open(d2.p("pw")).unwrap()));
     assert!(out.status.success(), "{}", stderr(&out));
     let mut child = Command::new(armorbox())
         .args(["vaultfs", "-q", "-masterkey=stdin"])
@@ -347,4 +350,186 @@ fn with_no_thread_to_spare_for_encryption_a_large_write_still_lands() {
     let read_back = fs::read(d.p("check/big"));
     common::unmount_fuse(&d.p("check"));
     assert!(read_back.unwrap() == data, "the file gocryptfs reads differs from what was written");
+}
+
+fn init(d: &Dirs) {
+    let out = vaultfs(&[s("-q"), s("-init"), s("-scryptn=10"), s("-passfile"), &d.p("pw"), &d.p("cipher")]);
+    ok(&out, "-init");
+}
+
+#[test]
+fn a_mount_creates_files_with_the_mode_asked_for_whatever_its_own_umask() {
+    // The kernel already applied the creating process's umask; the daemon's own (022
+    // here) must not take bits away again, as gocryptfs's umask 0 ensures.
+    let d = Dirs::new();
+    init(&d);
+    let out = run(Command::new("sh").arg("-c").arg(format!(
+        "umask 022; exec {} vaultfs -q -passfile {} {} {}",
+        shell_path(&armorbox()),
+        shell_path(&d.p("pw")),
+        shell_path(&d.p("cipher")),
+        shell_path(&d.p("plain"))
+    )));
+    ok(&out, "mount");
+    let out = run(Command::new("sh").arg("-c").arg(format!(
+        "umask 0; : > {f}; umask 077; : > {g}",
+        f = shell_path(&d.p("plain/open-0666")),
+        g = shell_path(&d.p("plain/open-0600"))
+    )));
+    ok(&out, "create");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |name: &str| fs::metadata(d.p(name)).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode("plain/open-0666"), 0o666);
+    assert_eq!(mode("plain/open-0600"), 0o600);
+    d.unmount();
+}
+
+/// A datagram socket standing in for syslog's `/dev/log`, and a shell line that runs
+/// a command in a private mount namespace where `/dev/log` is that socket (and
+/// `/dev/null`, `/dev/fuse` the real ones): nothing outside the test sees it.
+struct FakeDevLog {
+    socket: std::os::unix::net::UnixDatagram,
+    setup: String,
+}
+
+impl FakeDevLog {
+    fn new(d: &Dirs) -> Self {
+        require("unshare");
+        let path = d.p("log.sock");
+        let socket = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        socket.set_read_timeout(Some(std::time::Duration::from_secs(20))).unwrap();
+        let dev = shell_path(&d.p("dev"));
+        let setup = format!(
+            "mkdir -p {dev} && mount -t tmpfs none {dev} && \
+             for n in null zero urandom fuse; do touch {dev}/$n && mount --bind /dev/$n {dev}/$n; done && \
+             touch {dev}/log && mount --bind {sock} {dev}/log && mount --rbind {dev} /dev",
+            sock = shell_path(&path)
+        );
+        FakeDevLog { socket, setup }
+    }
+
+    fn next(&self) -> String {
+        let mut buf = vec![0u8; 4096];
+        let n = self.socket.recv(&mut buf).expect("a syslog message");
+        String::from_utf8_lossy(&buf[..n]).into_owned()
+    }
+}
+
+#[test]
+fn a_detached_mount_logs_to_syslog_and_with_nosyslog_to_stderr() {
+    let d = Dirs::new();
+    init(&d);
+    let log = FakeDevLog::new(&d);
+    // -idle 1s makes the daemon say something once it has detached: that it unmounts.
+    let mount = |extra: &str| {
+        run(Command::new("unshare").arg("-m").arg("sh").arg("-c").arg(format!(
+            "{setup} && exec {bin} vaultfs {extra} -idle 1s -passfile {pw} {cipher} {plain} 2> {err}",
+            setup = log.setup,
+            bin = shell_path(&armorbox()),
+            pw = shell_path(&d.p("pw")),
+            cipher = shell_path(&d.p("cipher")),
+            plain = shell_path(&d.p("plain")),
+            err = shell_path(&d.p("stderr")),
+        )))
+    };
+    ok(&mount(""), "mount in a private namespace");
+    let line = log.next();
+    // <user.info>Mmm dd hh:mm:ss vaultfs[PID]: MESSAGE, as Go's log/syslog writes it.
+    let (head, message) = line.split_once("]: ").unwrap_or_else(|| panic!("{line:?}"));
+    assert!(head.starts_with("<14>"), "{line:?}");
+    assert_eq!(head.as_bytes()[7], b' ', "RFC 3164 timestamp: {line:?}");
+    let (_, pid) = head.rsplit_once(" vaultfs[").unwrap_or_else(|| panic!("{line:?}"));
+    assert!(pid.parse::<u32>().is_ok(), "{line:?}");
+    assert!(message.starts_with("idle for 1s: unmounting"), "{line:?}");
+    let stderr_text = fs::read_to_string(d.p("stderr")).unwrap();
+    assert!(!stderr_text.contains("idle"), "went to stderr too: {stderr_text}");
+
+    // -nosyslog: the detached daemon keeps the caller's stderr, and syslog hears nothing.
+    ok(&mount("-nosyslog"), "mount with -nosyslog");
+    common::wait_for("the idle message on stderr", std::time::Duration::from_secs(20), || {
+        fs::read_to_string(d.p("stderr")).ok().filter(|t| t.contains("idle for 1s: unmounting"))
+    });
+    log.socket.set_nonblocking(true).unwrap();
+    assert!(log.socket.recv(&mut [0u8; 64]).is_err(), "-nosyslog still logged to syslog");
+}
+
+#[test]
+fn in_the_foreground_with_nosyslog_messages_go_to_stderr() {
+    let d = Dirs::new();
+    init(&d);
+    let out = run(Command::new(armorbox())
+        .arg("vaultfs")
+        .args(["-fg", "-nosyslog", "-idle", "1s", "-passfile"])
+        .arg(d.p("pw"))
+        .arg(d.p("cipher"))
+        .arg(d.p("plain")));
+    ok(&out, "-fg mount");
+    assert!(stderr(&out).contains("idle for 1s: unmounting"), "{}", stderr(&out));
+    // -q silences such information.
+    let out = run(Command::new(armorbox())
+        .arg("vaultfs")
+        .args(["-q", "-fg", "-idle", "1s", "-passfile"])
+        .arg(d.p("pw"))
+        .arg(d.p("cipher"))
+        .arg(d.p("plain")));
+    ok(&out, "-q -fg mount");
+    assert_eq!(stderr(&out), "");
+}
+
+#[test]
+fn badname_is_repeatable_and_checked_and_bad_flags_exit_1() {
+    let d = Dirs::new();
+    init(&d);
+    let pw = d.p("pw");
+    let out = vaultfs(&[
+        s("-q"),
+        s("-badname=*a*,b?"),
+        s("-badname"),
+        s("[c]"),
+        s("-passfile"),
+        &pw,
+        &d.p("cipher"),
+        &d.p("plain"),
+    ]);
+    ok(&out, "-badname mount");
+    d.unmount();
+    for bad in [&["-badname=[x"][..], &["-passfile", "/x", "-extpass", "echo x"], &["-openssl=maybe"], &["-o", "o=x"]] {
+        let mut args: Vec<&Path> = bad.iter().map(|a| s(a)).collect();
+        let (cipher, plain) = (d.p("cipher"), d.p("plain"));
+        args.extend([cipher.as_path(), plain.as_path()]);
+        let out = vaultfs(&args);
+        assert_eq!(out.status.code(), Some(1), "{bad:?}: {}", stderr(&out));
+    }
+    // The help names the flags that are accepted and ignored, as gocryptfs ignores them.
+    let help = stdout(&vaultfs(&[s("-help")]));
+    assert!(help.contains("Ignored, as gocryptfs ignores them: -nofail -devrandom -forcedecode."), "{help}");
+}
+
+#[test]
+fn fsck_skips_the_holes_of_a_sparse_terabyte_file() {
+    let d = Dirs::new();
+    init(&d);
+    ok(&vaultfs(&[s("-q"), s("-passfile"), &d.p("pw"), &d.p("cipher"), &d.p("plain")]), "mount");
+    {
+        use std::os::unix::fs::FileExt;
+        let f = fs::File::create(d.p("plain/big")).unwrap();
+        f.write_all_at(b"foobar", 1 << 40).unwrap();
+        f.write_all_at(b"start", 0).unwrap();
+    }
+    d.unmount();
+    let started = std::time::Instant::now();
+    let out = vaultfs(&[s("-fsck"), s("-passfile"), &d.p("pw"), &d.p("cipher")]);
+    ok(&out, "-fsck");
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    // Damage inside the data is still found.
+    let name = fs::read_dir(d.p("cipher"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| !p.file_name().unwrap().to_str().unwrap().starts_with("gocryptfs."))
+        .unwrap();
+    let f = fs::OpenOptions::new().write(true).open(&name).unwrap();
+    let size = f.metadata().unwrap().len();
+    std::os::unix::fs::FileExt::write_all_at(&f, b"X", size - 3).unwrap();
+    let out = vaultfs(&[s("-fsck"), s("-passfile"), &d.p("pw"), &d.p("cipher")]);
+    assert_eq!(out.status.code(), Some(26), "{}{}", stdout(&out), stderr(&out));
 }

@@ -1,8 +1,8 @@
 //! The actions that do not mount: `-init`, `-info`, `-passwd`, `-fsck`.
 
-use super::cli::Args;
+use super::options::Options;
 use super::password::{self, Purpose};
-use super::unlock::{config_path, format_from_flags, master_key_from_flags, open_volume, scrypt_log_n};
+use super::unlock::{config_path, master_key_from_flags, open_volume};
 use armorbox::crypto::random;
 use armorbox::exit::{AppletResult, Failure};
 use armorbox::gocryptfs::config::{ConfigFile, DEFAULT_LOG_N};
@@ -18,41 +18,41 @@ fn cipher_dir_failure(dir: &Path, why: impl std::fmt::Display) -> Failure {
     Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {why}", dir.display()))
 }
 
-pub fn init(args: &Args, invoked_as: &str, cipher_dir: &Path) -> AppletResult {
+pub fn init(options: &Options, invoked_as: &str, cipher_dir: &Path) -> AppletResult {
     let entries = fs::read_dir(cipher_dir).map_err(|e| cipher_dir_failure(cipher_dir, e))?;
-    let reverse = args.switch("reverse");
+    let reverse = options.reverse.enabled;
     // A reverse config goes into the (non-empty) plaintext directory it encrypts.
-    if reverse && config_path(args, cipher_dir).exists() {
-        let path = config_path(args, cipher_dir);
+    if reverse && config_path(options, cipher_dir).exists() {
+        let path = config_path(options, cipher_dir);
         return Err(Failure::new(exit_code::INIT, format!("Config file {} already exists", path.display())));
     }
-    if !reverse && args.value("config").is_none() && entries.count() > 0 {
+    if !reverse && options.config.is_none() && entries.count() > 0 {
         return Err(cipher_dir_failure(cipher_dir, "directory is not empty"));
     }
-    let format = format_from_flags(args)?;
-    let log_n = scrypt_log_n(args, DEFAULT_LOG_N)?;
-    let master_key = match master_key_from_flags(args)? {
+    let format = options.format.clone();
+    let log_n = options.scrypt_log_n.unwrap_or(DEFAULT_LOG_N);
+    let master_key = match master_key_from_flags(options)? {
         Some(key) => key,
         None => {
             zeroize::Zeroizing::new(random::array::<32>().map_err(|e| Failure::new(exit_code::INIT, e.to_string()))?)
         }
     };
-    if !args.switch("q") {
+    if !options.quiet && options.password.extpass.is_empty() {
         eprintln!("Choose a password for protecting your files.");
     }
-    let password = password::read(args, Purpose::New, "Password: ")?;
+    let password = password::read(&options.password, Purpose::New, "Password: ")?;
     let creator = format!("vaultfs (armorbox {})", env!("CARGO_PKG_VERSION"));
     let config = ConfigFile::create(&format, password.expose(), &master_key, log_n, &creator)
         .map_err(|e| Failure::new(exit_code::INIT, e.to_string()))?;
-    config.save(&config_path(args, cipher_dir)).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
+    config.save(&config_path(options, cipher_dir)).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
     if format.dir_iv && !format.plaintext_names && !reverse {
         write_root_diriv(cipher_dir)
             .map_err(|e| Failure::new(exit_code::INIT, format!("writing {DIRIV_NAME}: {e}")))?;
     }
-    if !args.switch("q") && armorbox::sys::stdio::stdout_is_terminal() {
+    if !options.quiet && armorbox::sys::stdio::stdout_is_terminal() {
         print!("{}", masterkey::reminder(&master_key).as_str());
     }
-    if !args.switch("q") {
+    if !options.quiet {
         let (kind, flag) = if reverse { ("gocryptfs-reverse", " -reverse") } else { ("gocryptfs", "") };
         println!("The {kind} filesystem has been created successfully.");
         println!("You can now mount it using: {invoked_as}{flag} {} MOUNTPOINT", cipher_dir.display());
@@ -67,9 +67,9 @@ fn write_root_diriv(cipher_dir: &Path) -> std::io::Result<()> {
     file.sync_all()
 }
 
-pub fn info(args: &Args, cipher_dir: &Path) -> AppletResult {
+pub fn info(options: &Options, cipher_dir: &Path) -> AppletResult {
     let config =
-        ConfigFile::load(&config_path(args, cipher_dir)).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
+        ConfigFile::load(&config_path(options, cipher_dir)).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
     let format = config.format().map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
     let s = &config.scrypt;
     println!("Creator:           {}", config.creator);
@@ -80,39 +80,38 @@ pub fn info(args: &Args, cipher_dir: &Path) -> AppletResult {
     Ok(())
 }
 
-pub fn passwd(args: &Args, cipher_dir: &Path) -> AppletResult {
-    let path = config_path(args, cipher_dir);
+pub fn passwd(options: &Options, cipher_dir: &Path) -> AppletResult {
+    let path = config_path(options, cipher_dir);
     let mut config = ConfigFile::load(&path).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
-    let master_key = match master_key_from_flags(args)? {
+    let master_key = match master_key_from_flags(options)? {
         Some(key) => key,
         None => {
-            let old = password::read(args, Purpose::Existing, "Password: ")?;
+            let old = password::read(&options.password, Purpose::Existing, "Password: ")?;
             config.decrypt_master_key(old.expose()).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?
         }
     };
     let old_log_n = config.scrypt.n.trailing_zeros() as u8;
-    let log_n = scrypt_log_n(args, old_log_n)?;
-    if !args.switch("q") {
+    let log_n = options.scrypt_log_n.unwrap_or(old_log_n);
+    if !options.quiet {
         eprintln!("Please enter your new password.");
     }
-    // -passfile/-extpass applied to the old password only (gocryptfs v2.5+): the new one
-    // comes from the terminal or stdin.
-    let fresh_args = Args::default();
-    let new = password::read(&fresh_args, Purpose::New, "Password: ")?;
+    // As gocryptfs 2.3: -passfile/-extpass give the new password too (the same one,
+    // when only the scrypt cost changes); stdin gives it on the line after the old.
+    let new = password::read(&options.password, Purpose::New, "Password: ")?;
     config
         .encrypt_master_key(new.expose(), &master_key, log_n)
         .map_err(|e| Failure::new(exit_code::WRITE_CONF, e.to_string()))?;
     // The rename in save() replaces a read-only file: its directory must be writable.
     config.save(&path).map_err(|e| Failure::new(e.exit_code(), e.to_string()))?;
-    if !args.switch("q") {
+    if !options.quiet {
         println!("Password changed.");
     }
     Ok(())
 }
 
 /// Decrypts every name, file and symlink; reports each problem; exit 26 if any.
-pub fn fsck(args: &Args, cipher_dir: &Path) -> AppletResult {
-    let volume = open_volume(args, cipher_dir)?;
+pub fn fsck(options: &Options, cipher_dir: &Path) -> AppletResult {
+    let volume = open_volume(options, cipher_dir)?;
     let mut problems = 0usize;
     let mut checked = 0usize;
     check_dir(&volume, cipher_dir, true, &mut problems, &mut checked);
@@ -122,7 +121,7 @@ pub fn fsck(args: &Args, cipher_dir: &Path) -> AppletResult {
             format!("fsck: found {problems} problems in {checked} objects"),
         ));
     }
-    if !args.switch("q") {
+    if !options.quiet {
         println!("fsck summary: no problems found ({checked} objects checked)");
     }
     Ok(())

@@ -4,14 +4,15 @@
 mod actions;
 mod cli;
 mod mount;
+mod options;
 mod password;
 mod reverse;
 mod unlock;
 
 use armorbox::exit::{AppletResult, Failure};
 use armorbox::gocryptfs::exit_code;
+use options::Action;
 use std::ffi::OsString;
-use std::path::PathBuf;
 
 pub fn run(name: &str, raw: &[OsString]) -> AppletResult {
     // The background child gets a private marker, its parent's pid and the caller's pid
@@ -25,35 +26,27 @@ pub fn run(name: &str, raw: &[OsString]) -> AppletResult {
         _ => (None, raw),
     };
     let args = cli::parse(user_args).map_err(|e| Failure::usage(format!("{}\nRun '{name} -help' for usage.", e.0)))?;
-    if args.switch("h") {
-        print!("{}", cli::help(name));
-        return Ok(());
-    }
-    if args.switch("version") {
-        println!("{name} (armorbox vaultfs {}); gocryptfs on-disk format v2", env!("CARGO_PKG_VERSION"));
-        return Ok(());
-    }
-    reverse::check_flags(&args)?;
-    let actions = ["init", "passwd", "info", "fsck"].into_iter().filter(|a| args.switch(a)).count();
-    if actions > 1 {
-        return Err(Failure::usage("only one of -init, -passwd, -info, -fsck at a time"));
-    }
-    let positional: Vec<PathBuf> = args.positional.iter().map(PathBuf::from).collect();
-    let wants_one = actions == 1;
-    match (wants_one, positional.as_slice()) {
-        (true, [cipher]) => {
-            if args.switch("init") {
-                actions::init(&args, name, cipher)
-            } else if args.switch("passwd") {
-                actions::passwd(&args, cipher)
-            } else if args.switch("info") {
-                actions::info(&args, cipher)
-            } else {
-                actions::fsck(&args, cipher)
-            }
+    let options = options::Options::from_args(&args)?;
+    armorbox::sys::log::set_quiet(options.quiet);
+    armorbox::sys::log::set_panic_on_warning(options.panic_on_warning);
+    let positional = options.positional.as_slice();
+    match (options.action, positional) {
+        (Action::Help, _) => {
+            print!("{}", cli::help(name));
+            Ok(())
         }
-        (true, _) => Err(Failure::usage("this action takes exactly one argument: CIPHERDIR")),
-        (false, [cipher, mountpoint]) => {
+        (Action::Version, _) => {
+            println!("{name} (armorbox vaultfs {}); gocryptfs on-disk format v2", env!("CARGO_PKG_VERSION"));
+            Ok(())
+        }
+        (Action::Init, [cipher]) => actions::init(&options, name, cipher),
+        (Action::Passwd, [cipher]) => actions::passwd(&options, cipher),
+        (Action::Info, [cipher]) => actions::info(&options, cipher),
+        (Action::Fsck, [cipher]) => actions::fsck(&options, cipher),
+        (Action::Init | Action::Passwd | Action::Info | Action::Fsck, _) => {
+            Err(Failure::usage("this action takes exactly one argument: CIPHERDIR"))
+        }
+        (Action::Mount, [cipher, mountpoint]) => {
             if !cipher.is_dir() {
                 return Err(Failure::new(
                     exit_code::CIPHERDIR,
@@ -61,9 +54,9 @@ pub fn run(name: &str, raw: &[OsString]) -> AppletResult {
                 ));
             }
             // The background child re-parses the user's own arguments, unchanged.
-            mount::mount(&args, user_args, name, cipher, mountpoint, origin)
+            mount::mount(&options, user_args, name, cipher, mountpoint, origin)
         }
-        (false, _) => Err(Failure::usage(format!(
+        (Action::Mount, _) => Err(Failure::usage(format!(
             "usage: {name} [OPTIONS] CIPHERDIR MOUNTPOINT, or {name} -init|-passwd|-info|-fsck CIPHERDIR (see -help)"
         ))),
     }

@@ -1,13 +1,13 @@
 //! Mounting: checks, daemonizing like gocryptfs (return only once the mount is ready),
 //! the FUSE session, and a clean unmount on SIGINT/SIGTERM/SIGHUP.
 
-use super::cli::Args;
+use super::options::Options;
 use super::unlock::open_volume;
 use armorbox::exit::{AppletResult, Failure};
 use armorbox::gocryptfs::Volume;
 use armorbox::gocryptfs::exit_code;
 use armorbox::sys::fuse_mount::{self, MountRequest};
-use armorbox::sys::{process_watch, self_exe, threads};
+use armorbox::sys::{log, process_watch, self_exe, threads};
 use armorbox::vaultfs::{MountSettings, VaultFs, ctlsock};
 use fuser::{Config, SessionACL};
 use rustix::process::Pid;
@@ -41,16 +41,14 @@ pub struct DaemonOrigin {
 }
 
 pub fn mount(
-    args: &Args,
+    options: &Options,
     raw_args: &[OsString],
     invoked_as: &str,
     cipher_dir: &Path,
     mountpoint: &Path,
     origin: Option<DaemonOrigin>,
 ) -> AppletResult {
-    // Flags first: a bad value is a usage error whatever state the directories are in.
-    let owner = force_owner(args)?;
-    let idle = idle_limit(args)?;
+    let idle = options.mount.idle;
     let daemon_child = origin.is_some();
     let waiting_parent = origin.map(|o| o.waiting_parent);
     let caller = match origin {
@@ -61,57 +59,70 @@ pub fn mount(
     if !meta.is_dir() {
         return Err(mountpoint_failure(mountpoint, "not a directory"));
     }
-    if !args.switch("nonempty") && std::fs::read_dir(mountpoint).map(|mut d| d.next().is_some()).unwrap_or(false) {
+    if !options.mount.nonempty && std::fs::read_dir(mountpoint).map(|mut d| d.next().is_some()).unwrap_or(false) {
         return Err(mountpoint_failure(mountpoint, "directory is not empty (use -nonempty to mount over it)"));
     }
-    if !args.switch("fg") && !daemon_child {
-        return run_in_background(raw_args, invoked_as, args.switch("q"));
+    if !options.foreground && !daemon_child {
+        return run_in_background(raw_args, invoked_as, options.quiet);
     }
     let cipher_dir = std::fs::canonicalize(cipher_dir)
         .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", cipher_dir.display())))?;
-    if args.switch("reverse") {
-        return super::reverse::serve(args, &cipher_dir, mountpoint, daemon_child, waiting_parent, caller);
+    if options.reverse.enabled {
+        return super::reverse::serve(
+            options,
+            invoked_as,
+            &cipher_dir,
+            mountpoint,
+            daemon_child,
+            waiting_parent,
+            caller,
+        );
     }
-    let volume = Arc::new(open_volume(args, &cipher_dir)?);
-    let control_socket = bind_control_socket(args)?;
+    let volume = Arc::new(open_volume(options, &cipher_dir)?);
+    let control_socket = bind_control_socket(options)?;
     let settings = MountSettings {
-        shared_storage: args.switch("sharedstorage"),
-        no_prealloc: args.switch("noprealloc"),
-        read_only: args.switch("ro"),
-        kernel_cache: args.switch("kernel_cache"),
-        force_owner: owner,
-        bad_names: Vec::new(),
-        debug: false,
-        serialize_reads: args.switch("serialize_reads"),
+        shared_storage: options.mount.shared_storage,
+        no_prealloc: options.mount.no_prealloc,
+        read_only: options.mount.read_only,
+        kernel_cache: options.mount.kernel_cache,
+        force_owner: options.mount.force_owner,
+        bad_names: options.mount.bad_names.clone(),
+        debug: options.debug,
+        serialize_reads: options.mount.serialize_reads,
     };
-    let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
+    let allow_other = options.mount.allow_other;
     let fs = VaultFs::new(Arc::clone(&volume), &cipher_dir, settings)
         .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", cipher_dir.display())))?;
     let activity = fs.activity();
     let mountpoint = std::fs::canonicalize(mountpoint).map_err(|e| mountpoint_failure(mountpoint, e))?;
     // Threads are counted before mounting: a mount the system then refuses threads
     // to could not even be unmounted, as that takes a fusermount3 process.
-    let config = session_config(args, helper_threads(args, &control_socket, idle, caller))?;
-    let fuse_fd =
-        fuse_mount::mount(&mount_request(args, &cipher_dir, &mountpoint, allow_other)?).map_err(fuse_failure)?;
+    let config = session_config(options, helper_threads(options, &control_socket, idle, caller))?;
+    let fuse_fd = fuse_mount::mount(&mount_request(options, &cipher_dir, &mountpoint)).map_err(fuse_failure)?;
+    // Every create through the mount carries its mode, the caller's umask already
+    // applied by the kernel: ours must not take bits away a second time (gocryptfs too).
+    rustix::process::umask(rustix::fs::Mode::empty());
     let acl = if allow_other { SessionACL::All } else { SessionACL::Owner };
     // Every thread starts before the waiting parent hears "ready": a mount whose
     // signal or job watcher the system refused (a tight `ulimit -u`, a cgroup's
     // `pids.max`) is unmounted and reported, not left running without them.
     let (signals, session) =
-        start_helpers(args, &mountpoint, &volume, &cipher_dir, &control_socket, idle, activity, caller)
+        start_helpers(options, &mountpoint, &volume, &cipher_dir, &control_socket, idle, activity, caller)
             .and_then(|signals| Ok((signals, fuser::Session::from_fd(fs, fuse_fd, acl, config).map_err(fuse_failure)?)))
             .inspect_err(|_| {
                 let _ = fuse_mount::unmount(&mountpoint, false);
             })?;
-    for pid in notify_pid(args)?.into_iter().chain(waiting_parent) {
+    for pid in options.notify_pid.into_iter().chain(waiting_parent) {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::USR1);
     }
-    if !args.switch("q") && !daemon_child {
+    if !options.quiet && !daemon_child {
         eprintln!("Filesystem mounted and ready.");
     }
     if daemon_child {
-        detach_from_terminal();
+        detach_from_terminal(options.no_syslog);
+        if !options.no_syslog {
+            log::switch_to_syslog(invoked_as);
+        }
     }
     // Ends when the filesystem is unmounted, by us or by `fusermount -u`/`umount`.
     let result = session.run();
@@ -119,17 +130,24 @@ pub fn mount(
     if let Some((_, path)) = control_socket {
         let _ = std::fs::remove_file(path);
     }
-    result.map_err(|e| Failure::new(exit_code::FUSE_SERVER, format!("FUSE session ended with an error: {e}")))
+    result.map_err(|e| {
+        let message = format!("FUSE session ended with an error: {e}");
+        // A detached daemon's stderr leads nowhere: say it where its warnings go.
+        if daemon_child {
+            log::warn(&message);
+        }
+        Failure::new(exit_code::FUSE_SERVER, message)
+    })
 }
 
 /// How many threads `start_helpers` starts.
 pub(super) fn helper_threads(
-    args: &Args,
+    options: &Options,
     control_socket: &Option<(UnixListener, PathBuf)>,
     idle: Option<Duration>,
     caller: Option<Pid>,
 ) -> usize {
-    let watches_caller = unmount_on_exit(args) && caller.is_some();
+    let watches_caller = unmount_on_exit(options) && caller.is_some();
     1 + usize::from(control_socket.is_some()) + usize::from(idle.is_some()) + usize::from(watches_caller)
 }
 
@@ -137,7 +155,7 @@ pub(super) fn helper_threads(
 /// process that mounted. Returns what ends the signal thread.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn start_helpers(
-    args: &Args,
+    options: &Options,
     mountpoint: &Path,
     volume: &Arc<Volume>,
     cipher_dir: &Path,
@@ -155,7 +173,7 @@ pub(super) fn start_helpers(
         if signals.forever().next().is_some() {
             // Unmounting ends the session loop.
             if let Err(e) = fuse_mount::unmount(&unmount_at, false) {
-                eprintln!("vaultfs: unmounting {}: {e}", unmount_at.display());
+                log::warn(format_args!("unmounting {}: {e}", unmount_at.display()));
             }
         }
     });
@@ -172,7 +190,7 @@ pub(super) fn start_helpers(
     if let Some(limit) = idle {
         watch_idle(activity, limit, mountpoint.to_path_buf())?;
     }
-    if unmount_on_exit(args)
+    if unmount_on_exit(options)
         && let Some(caller) = caller
     {
         watch_caller(caller, mountpoint.to_path_buf())?;
@@ -190,8 +208,8 @@ pub(super) fn spawn(name: &str, work: impl FnOnce() + Send + 'static) -> Result<
 
 /// Inside a Slurm job the mount ends with the job unless asked otherwise: gocryptfs's
 /// daemon outlives a finished, cancelled or killed job, with the data decrypted.
-fn unmount_on_exit(args: &Args) -> bool {
-    args.switch_or("unmount-on-exit", std::env::var_os("SLURM_JOB_ID").is_some())
+fn unmount_on_exit(options: &Options) -> bool {
+    options.mount.unmount_on_exit.unwrap_or_else(|| std::env::var_os("SLURM_JOB_ID").is_some())
 }
 
 /// Unmounts when `caller` exits. Lazily if files are still open: no new access is
@@ -199,11 +217,11 @@ fn unmount_on_exit(args: &Args) -> bool {
 fn watch_caller(caller: Pid, mountpoint: PathBuf) -> Result<(), Failure> {
     spawn("caller-watch", move || {
         if process_watch::wait_for_exit(caller).is_ok() {
-            eprintln!(
-                "vaultfs: process {} that mounted {} has exited: unmounting",
+            log::info(format_args!(
+                "process {} that mounted {} has exited: unmounting",
                 caller.as_raw_nonzero(),
                 mountpoint.display()
-            );
+            ));
             if fuse_mount::unmount(&mountpoint, false).is_err() {
                 let _ = fuse_mount::unmount(&mountpoint, true);
             }
@@ -216,25 +234,11 @@ pub(super) fn ctlsock_failure(e: std::io::Error) -> Failure {
 }
 
 /// Binds `-ctlsock` before mounting, so a bad path fails before anything is mounted.
-pub(super) fn bind_control_socket(args: &Args) -> Result<Option<(UnixListener, PathBuf)>, Failure> {
-    let Some(path) = args.value("ctlsock").map(PathBuf::from) else { return Ok(None) };
+pub(super) fn bind_control_socket(options: &Options) -> Result<Option<(UnixListener, PathBuf)>, Failure> {
+    let Some(path) = options.mount.ctlsock.clone() else { return Ok(None) };
     let listener = UnixListener::bind(&path)
         .map_err(|e| ctlsock_failure(std::io::Error::new(e.kind(), format!("{}: {e}", path.display()))))?;
     Ok(Some((listener, path)))
-}
-
-pub(super) fn force_owner(args: &Args) -> Result<Option<(u32, u32)>, Failure> {
-    let Some(text) = args.value_str("force_owner").map_err(super::unlock::usage)? else { return Ok(None) };
-    let parsed = text.split_once(':').and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)));
-    parsed.map(Some).ok_or_else(|| Failure::usage(format!("-force_owner {text}: expected UID:GID, numbers")))
-}
-
-fn idle_limit(args: &Args) -> Result<Option<Duration>, Failure> {
-    let Some(text) = args.value_str("i").map_err(super::unlock::usage)? else { return Ok(None) };
-    armorbox::vaultfs::parse_go_duration(text)
-        .filter(|d| !d.is_zero())
-        .map(Some)
-        .ok_or_else(|| Failure::usage(format!("-idle {text}: expected a duration such as 10m or 1h30m")))
 }
 
 /// `-idle`: checks every min(limit/4, 2 min), as gocryptfs does.
@@ -244,7 +248,7 @@ fn watch_idle(activity: Arc<armorbox::vaultfs::Activity>, limit: Duration, mount
         loop {
             std::thread::sleep(every);
             if activity.idle_for(limit) {
-                eprintln!("vaultfs: idle for {limit:?}: unmounting {}", mountpoint.display());
+                log::info(format_args!("idle for {limit:?}: unmounting {}", mountpoint.display()));
                 if fuse_mount::unmount(&mountpoint, false).is_ok() {
                     return;
                 }
@@ -264,40 +268,28 @@ pub(super) fn fuse_failure(e: std::io::Error) -> Failure {
     Failure::new(exit_code::FUSE_SERVER, format!("mount failed: {e}{hint}"))
 }
 
-pub(super) fn notify_pid(args: &Args) -> Result<Option<rustix::process::Pid>, Failure> {
-    let Some(text) = args.value_str("notifypid").map_err(super::unlock::usage)? else { return Ok(None) };
-    let pid: i32 = text.parse().map_err(|_| Failure::usage(format!("-notifypid {text}: not a process id")))?;
-    Ok(rustix::process::Pid::from_raw(pid))
-}
-
-pub(super) fn mount_request(
-    args: &Args,
-    cipher_dir: &Path,
-    mountpoint: &Path,
-    allow_other: bool,
-) -> Result<MountRequest, Failure> {
-    let extra = args.value_str("ko").map_err(super::unlock::usage)?.unwrap_or_default();
-    Ok(MountRequest {
+pub(super) fn mount_request(options: &Options, cipher_dir: &Path, mountpoint: &Path) -> MountRequest {
+    let m = &options.mount;
+    MountRequest {
         mountpoint: mountpoint.to_path_buf(),
-        fsname: cipher_dir.display().to_string(),
+        fsname: m.fsname.clone().unwrap_or_else(|| cipher_dir.display().to_string()),
         // The type shows as fuse.gocryptfs, so scripts that look for it keep working.
         subtype: "gocryptfs".into(),
-        read_only: args.switch("ro"),
-        allow_other,
-        default_permissions: allow_other,
-        // The safer of each pair wins, as in gocryptfs; FUSE defaults are nodev, nosuid.
-        dev: args.switch("dev") && !args.switch("nodev"),
-        suid: args.switch("suid") && !args.switch("nosuid"),
-        noexec: args.switch("noexec"),
-        extra: extra.split(',').filter(|o| !o.is_empty()).map(String::from).collect(),
-    })
+        read_only: m.read_only,
+        allow_other: m.allow_other,
+        default_permissions: m.allow_other,
+        dev: m.dev,
+        suid: m.suid,
+        noexec: m.noexec,
+        extra: m.kernel_options.clone(),
+    }
 }
 
 /// The FUSE session's threads: as many as the cores (at least 4), or as the system
 /// still gives beside the `helpers` and one fusermount3 (to mount, and to unmount on
 /// the way out). The session starts them all at once and fails whole if one is refused.
-pub(super) fn session_config(args: &Args, helpers: usize) -> Result<Config, Failure> {
-    let wanted = if args.switch("serialize_reads") {
+pub(super) fn session_config(options: &Options, helpers: usize) -> Result<Config, Failure> {
+    let wanted = if options.mount.serialize_reads {
         1
     } else {
         std::thread::available_parallelism().map_or(4, |n| n.get()).max(4)
@@ -320,13 +312,16 @@ pub(super) fn session_config(args: &Args, helpers: usize) -> Result<Config, Fail
 }
 
 /// The background child must not hold the terminal or the caller's pipes: a batch
-/// script's `$(…)` would otherwise wait for it forever.
-pub(super) fn detach_from_terminal() {
+/// script's `$(…)` would otherwise wait for it forever. Its messages go to syslog from
+/// now on; with `-nosyslog` the caller asked to keep them on stderr, as gocryptfs does.
+pub(super) fn detach_from_terminal(keep_stderr: bool) {
     let _ = rustix::process::setsid();
     if let Ok(null) = std::fs::OpenOptions::new().read(true).write(true).open("/dev/null") {
         let _ = rustix::stdio::dup2_stdin(&null);
         let _ = rustix::stdio::dup2_stdout(&null);
-        let _ = rustix::stdio::dup2_stderr(&null);
+        if !keep_stderr {
+            let _ = rustix::stdio::dup2_stderr(&null);
+        }
     }
 }
 

@@ -1,8 +1,12 @@
-//! Where the password comes from, in gocryptfs's order: `-passfile` (first line of each
-//! file, concatenated), `-extpass` (first line a command prints), stdin when it is not a
-//! terminal (one line), else the masked terminal prompt shared with mask-passwd.
+//! Where a password comes from, as gocryptfs 2.3 reads it: `-passfile` (first line of
+//! each file, concatenated), `-extpass` (first line a command prints), stdin when it is
+//! not a terminal (one line, read byte by byte so `-passwd` finds the new password on
+//! the next line), else the masked terminal prompt shared with mask-passwd. The same
+//! sources serve every password, the new one of `-passwd` included (gocryptfs 2.3; 2.5
+//! changed that, but scripts and gocryptfs's 2.3 suite rely on it). An empty password
+//! is exit 9, as in 2.3, whatever its source.
 
-use super::cli::Args;
+use super::options::PasswordSource;
 use armorbox::exit::Failure;
 use armorbox::gocryptfs::exit_code;
 use armorbox::secret::SecretBuf;
@@ -10,6 +14,7 @@ use armorbox::sys::stdio::{self, StdinLine};
 use armorbox::terminal::{PasswordRequest, PromptError, Terminal};
 use std::ffi::OsString;
 use std::io::Read;
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use zeroize::Zeroizing;
 
@@ -33,18 +38,18 @@ fn first_line(bytes: &[u8]) -> &[u8] {
     bytes.split(|&b| b == b'\n').next().unwrap_or_default()
 }
 
-pub fn read(args: &Args, purpose: Purpose, prompt: &str) -> Result<SecretBuf, Failure> {
-    let password = if !args.values("passfile").is_empty() {
-        from_files(args.values("passfile"))?
-    } else if !args.values("extpass").is_empty() {
-        from_command(args.values("extpass"))?
+pub fn read(source: &PasswordSource, purpose: Purpose, prompt: &str) -> Result<SecretBuf, Failure> {
+    let password = if !source.passfiles.is_empty() {
+        from_files(&source.passfiles)?
+    } else if !source.extpass.is_empty() {
+        from_command(&source.extpass)?
     } else if !stdio::stdin_is_terminal() {
         from_stdin()?
     } else {
         from_terminal(purpose, prompt)?
     };
     if password.is_empty() {
-        return Err(Failure::new(exit_code::PASSWORD_EMPTY, "Password is empty"));
+        return Err(read_failure("password is empty".into()));
     }
     if password.len() > MAX_PASSWORD {
         return Err(read_failure(format!("password longer than {MAX_PASSWORD} bytes")));
@@ -52,10 +57,10 @@ pub fn read(args: &Args, purpose: Purpose, prompt: &str) -> Result<SecretBuf, Fa
     Ok(password)
 }
 
-fn from_files(files: &[OsString]) -> Result<SecretBuf, Failure> {
+fn from_files(files: &[PathBuf]) -> Result<SecretBuf, Failure> {
     let mut password = SecretBuf::new();
     for file in files {
-        let name = std::path::Path::new(file).display().to_string();
+        let name = file.display().to_string();
         let mut content = Zeroizing::new(Vec::new());
         std::fs::File::open(file)
             .and_then(|mut f| f.read_to_end(&mut content))

@@ -2,12 +2,12 @@
 //! mount follows the forward one (mount.rs) step for step; only the filesystem, its
 //! control socket and the read-only mount differ.
 
-use super::cli::Args;
 use super::mount;
+use super::options::{EXCLUDE_ERROR, Options};
 use super::unlock::open_volume;
 use armorbox::exit::{AppletResult, Failure};
 use armorbox::gocryptfs::{ContentAlgorithm, exit_code};
-use armorbox::sys::fuse_mount;
+use armorbox::sys::{fuse_mount, log};
 use armorbox::vaultfs::ctlsock;
 use armorbox::vaultfs::reverse::{CONFIG_NAME, Excluder, ReverseFs, ReverseSettings};
 use fuser::SessionACL;
@@ -15,44 +15,22 @@ use rustix::process::Pid;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-/// gocryptfs's exit code for exclusion errors.
-pub const EXCLUDE_ERROR: i32 = 29;
-
 /// Where the reverse config lives unless `-config` says otherwise.
 pub fn default_config_path(plain_dir: &Path) -> PathBuf {
     plain_dir.join(CONFIG_NAME)
 }
 
-/// Flags that only make sense with `-reverse`, checked before anything else runs.
-pub fn check_flags(args: &Args) -> AppletResult {
-    if !args.switch("reverse") && !args.values("exclude").is_empty() {
-        return Err(Failure::new(EXCLUDE_ERROR, "-exclude only works in reverse mode"));
-    }
-    if args.switch("reverse") && args.switch("fsck") {
-        return Err(Failure::usage("Running -fsck with -reverse is not supported"));
-    }
-    Ok(())
-}
-
-/// gocryptfs takes comma-separated lists for the exclusion flags, repeatable.
-fn list(args: &Args, name: &str) -> Vec<String> {
-    args.values(name)
-        .iter()
-        .flat_map(|v| v.to_string_lossy().split(',').map(String::from).collect::<Vec<_>>())
-        .collect()
-}
-
-fn excluder(args: &Args) -> Result<Excluder, Failure> {
-    let from: Vec<PathBuf> = list(args, "exclude-from").into_iter().map(PathBuf::from).collect();
-    let from: Vec<&Path> = from.iter().map(PathBuf::as_path).collect();
-    Excluder::new(&list(args, "exclude"), &list(args, "exclude-wildcard"), &from)
-        .map_err(|e| Failure::new(EXCLUDE_ERROR, e.0))
+fn excluder(options: &Options) -> Result<Excluder, Failure> {
+    let r = &options.reverse;
+    let from: Vec<&Path> = r.exclude_from.iter().map(PathBuf::as_path).collect();
+    Excluder::new(&r.exclude, &r.exclude_wildcard, &from).map_err(|e| Failure::new(EXCLUDE_ERROR, e.0))
 }
 
 /// Mounts the reverse view of `plain_dir` (canonical) at `mountpoint` and serves it
 /// until it is unmounted. Called in the foreground process (or the background child).
 pub fn serve(
-    args: &Args,
+    options: &Options,
+    invoked_as: &str,
     plain_dir: &Path,
     mountpoint: &Path,
     daemon_child: bool,
@@ -74,24 +52,24 @@ pub fn serve(
             ),
         ));
     }
-    let excluder = excluder(args)?;
-    let volume = Arc::new(open_volume(args, plain_dir)?);
+    let excluder = excluder(options)?;
+    let volume = Arc::new(open_volume(options, plain_dir)?);
     if volume.format.content != ContentAlgorithm::AesSiv {
         return Err(Failure::usage("AES-SIV is required by reverse mode, but not enabled in the config file"));
     }
     let settings = ReverseSettings {
         plain_dir: plain_dir.to_path_buf(),
-        config_custom: args.value("config").is_some(),
+        config_custom: options.config.is_some(),
         excluder,
-        one_file_system: args.switch("one-file-system"),
-        force_owner: mount::force_owner(args)?,
+        one_file_system: options.reverse.one_file_system,
+        force_owner: options.mount.force_owner,
     };
-    let allow_other = args.switch("allow_other") || settings.force_owner.is_some();
+    let allow_other = options.mount.allow_other;
     let fs = ReverseFs::new(Arc::clone(&volume), settings)
         .map_err(|e| Failure::new(exit_code::CIPHERDIR, format!("invalid cipherdir {}: {e}", plain_dir.display())))?;
-    let control_socket = mount::bind_control_socket(args)?;
-    let config = mount::session_config(args, mount::helper_threads(args, &control_socket, None, caller))?;
-    let mut request = mount::mount_request(args, plain_dir, &mountpoint, allow_other)?;
+    let control_socket = mount::bind_control_socket(options)?;
+    let config = mount::session_config(options, mount::helper_threads(options, &control_socket, None, caller))?;
+    let mut request = mount::mount_request(options, plain_dir, &mountpoint);
     // Always read-only: the kernel answers EROFS to every change.
     request.read_only = true;
     request.subtype = "gocryptfs-reverse".into();
@@ -101,7 +79,8 @@ pub fn serve(
     let started = (|| {
         // No forward socket and no -idle (gocryptfs ignores it in reverse mode): the
         // reverse socket is started here.
-        let signals = mount::start_helpers(args, &mountpoint, &volume, plain_dir, &None, None, Arc::default(), caller)?;
+        let signals =
+            mount::start_helpers(options, &mountpoint, &volume, plain_dir, &None, None, Arc::default(), caller)?;
         if let Some((listener, _)) = &control_socket {
             let listener = listener.try_clone().map_err(mount::ctlsock_failure)?;
             mount::spawn("ctlsock", move || ctlsock::serve_map(listener, paths))?;
@@ -112,14 +91,17 @@ pub fn serve(
     let (signals, session) = started.inspect_err(|_| {
         let _ = fuse_mount::unmount(&mountpoint, false);
     })?;
-    for pid in mount::notify_pid(args)?.into_iter().chain(waiting_parent) {
+    for pid in options.notify_pid.into_iter().chain(waiting_parent) {
         let _ = rustix::process::kill_process(pid, rustix::process::Signal::USR1);
     }
-    if !args.switch("q") && !daemon_child {
+    if !options.quiet && !daemon_child {
         eprintln!("Filesystem mounted and ready.");
     }
     if daemon_child {
-        mount::detach_from_terminal();
+        mount::detach_from_terminal(options.no_syslog);
+        if !options.no_syslog {
+            log::switch_to_syslog(invoked_as);
+        }
     }
     let result = session.run();
     signals.close();

@@ -13,12 +13,13 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+/// gocryptfs's clients send both fields, the unused one empty.
 #[derive(Deserialize, Default)]
 struct Request {
     #[serde(rename = "EncryptPath", default)]
-    encrypt_path: Option<String>,
+    encrypt_path: String,
     #[serde(rename = "DecryptPath", default)]
-    decrypt_path: Option<String>,
+    decrypt_path: String,
 }
 
 #[derive(Serialize, Default)]
@@ -37,11 +38,29 @@ fn failure(errno: rustix::io::Errno, text: impl Into<String>) -> Response {
     Response { err_no: errno.raw_os_error(), err_text: text.into(), ..Response::default() }
 }
 
-/// Serves connections until the process ends.
+/// A request gocryptfs refuses before looking at any path: its ErrNo is -1.
+fn refusal(text: &str, warn_text: String) -> Response {
+    Response { err_no: -1, err_text: text.into(), warn_text, ..Response::default() }
+}
+
+/// Serves the forward mount's mapping until the process ends.
 pub fn serve(listener: UnixListener, volume: Arc<Volume>, cipher_dir: PathBuf) {
-    for stream in listener.incoming().flatten() {
-        let (volume, cipher_dir) = (Arc::clone(&volume), cipher_dir.clone());
-        std::thread::spawn(move || handle(stream, &|request| answer(request, &volume, &cipher_dir)));
+    serve_map(listener, Arc::new(ForwardMap { volume, cipher_dir }));
+}
+
+/// The forward mount's names: plaintext paths to cipher paths and back, from the cipher
+/// directory's IVs and long-name files.
+struct ForwardMap {
+    volume: Arc<Volume>,
+    cipher_dir: PathBuf,
+}
+
+impl PathMap for ForwardMap {
+    fn encrypt_path(&self, plain: &str) -> Result<String, PathMapError> {
+        encrypt_path(&self.volume, &self.cipher_dir, plain).map_err(|(errno, text)| (errno.raw_os_error(), text))
+    }
+    fn decrypt_path(&self, cipher: &str) -> Result<String, PathMapError> {
+        decrypt_path(&self.volume, &self.cipher_dir, cipher).map_err(|(errno, text)| (errno.raw_os_error(), text))
     }
 }
 
@@ -63,20 +82,6 @@ pub fn serve_map(listener: UnixListener, map: Arc<dyn PathMap>) {
     }
 }
 
-fn answer_map(request: &Request, map: &dyn PathMap) -> Response {
-    // gocryptfs's clients send both keys, the unused one empty.
-    let given = |p: &Option<String>| p.clone().filter(|p| !p.is_empty());
-    let result = match (given(&request.encrypt_path), given(&request.decrypt_path)) {
-        (Some(path), None) => map.encrypt_path(&path),
-        (None, Some(path)) => map.decrypt_path(&path),
-        _ => return failure(rustix::io::Errno::INVAL, "give exactly one of EncryptPath and DecryptPath"),
-    };
-    match result {
-        Ok(path) => Response { result: path, ..Response::default() },
-        Err((err_no, err_text)) => Response { err_no, err_text, ..Response::default() },
-    }
-}
-
 fn handle(stream: UnixStream, answer: &dyn Fn(&Request) -> Response) {
     let Ok(mut writer) = stream.try_clone() else { return };
     // One JSON object per request; gocryptfs clients send it without a newline, so each
@@ -95,16 +100,50 @@ fn handle(stream: UnixStream, answer: &dyn Fn(&Request) -> Response) {
     }
 }
 
-fn answer(request: &Request, volume: &Volume, cipher_dir: &Path) -> Response {
-    let result = match (&request.encrypt_path, &request.decrypt_path) {
-        (Some(path), None) => encrypt_path(volume, cipher_dir, path),
-        (None, Some(path)) => decrypt_path(volume, cipher_dir, path),
-        _ => return failure(rustix::io::Errno::INVAL, "give exactly one of EncryptPath and DecryptPath"),
+/// One request, checked and put in canonical form as gocryptfs does for either mode,
+/// then answered by `map`.
+fn answer_map(request: &Request, map: &dyn PathMap) -> Response {
+    let (given, encrypt) = match (request.encrypt_path.as_str(), request.decrypt_path.as_str()) {
+        ("", "") => return refusal("Empty input", String::new()),
+        (path, "") => (path, true),
+        ("", path) => (path, false),
+        _ => return refusal("Ambiguous", String::new()),
     };
-    match result {
-        Ok(path) => Response { result: path, ..Response::default() },
-        Err((errno, text)) => failure(errno, text),
+    // A path that is not in canonical form is answered for its canonical form, with a
+    // warning saying so (gocryptfs does the same), rather than refused.
+    let clean = canonical(given);
+    let warn_text = if clean == given {
+        String::new()
+    } else {
+        format!("Non-canonical input path '{given}' has been interpreted as '{clean}'.")
+    };
+    if clean.is_empty() {
+        return refusal("Empty input after canonicalization", warn_text);
     }
+    let result = if encrypt { map.encrypt_path(&clean) } else { map.decrypt_path(&clean) };
+    match result {
+        Ok(path) => Response { result: path, warn_text, ..Response::default() },
+        Err((err_no, err_text)) => Response { err_no, err_text, warn_text, ..Response::default() },
+    }
+}
+
+/// `path` relative to the mount root in canonical form: no leading, trailing or doubled
+/// slashes, no `.`, `..` resolved; empty for the root itself and for anything that
+/// climbs above it.
+fn canonical(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if parts.pop().is_none() {
+                    return String::new();
+                }
+            }
+            name => parts.push(name),
+        }
+    }
+    parts.join("/")
 }
 
 type Failed = (rustix::io::Errno, String);
@@ -146,4 +185,27 @@ fn decrypt_path(volume: &Volume, cipher_dir: &Path, cipher: &str) -> Result<Stri
         out.push(String::from_utf8_lossy(&plain).into_owned());
     }
     Ok(out.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::canonical;
+
+    #[test]
+    fn paths_are_read_in_canonical_form() {
+        for (given, clean) in [
+            ("foo", "foo"),
+            ("/foo", "foo"),
+            ("foo/", "foo"),
+            ("/foo/", "foo"),
+            ("a//b/./c", "a/b/c"),
+            ("a/../b", "b"),
+            (".", ""),
+            ("/////", ""),
+            ("/../../.", ""),
+            ("a/../../b", ""),
+        ] {
+            assert_eq!(canonical(given), clean, "{given}");
+        }
+    }
 }

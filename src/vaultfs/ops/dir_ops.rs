@@ -257,7 +257,9 @@ impl VaultFs {
         if exchange {
             lock(&self.nodes).exchange(&old_link, &new_link);
         } else {
-            if old_link != new_link {
+            // After RENAME_WHITEOUT a whiteout holds the old name: its long-name file
+            // stays, or the whiteout would be an undecryptable name.
+            if old_link != new_link && !flags.contains(RenameFlags::WHITEOUT) {
                 self.remove_long_name(&old_dir, &old);
             }
             lock(&self.nodes).rename(&old_link, &new_link);

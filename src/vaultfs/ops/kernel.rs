@@ -20,10 +20,6 @@ fn caller(req: &Request) -> (u32, u32) {
 impl Filesystem for VaultFs {
     fn init(&mut self, _req: &Request, config: &mut KernelConfig) -> io::Result<()> {
         let _ = config.set_max_write(MAX_WRITE);
-        if self.settings.writeback_cache() {
-            // Older kernels without it simply go on without.
-            let _ = config.add_capabilities(fuser::InitFlags::FUSE_WRITEBACK_CACHE);
-        }
         Ok(())
     }
 

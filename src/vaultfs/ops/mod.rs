@@ -61,17 +61,8 @@ pub struct MountSettings {
     pub bad_names: Vec<String>,
     /// -d / -debug / -fusedebug: log every FUSE request and its answer.
     pub debug: bool,
-    /// -serialize_reads: one request at a time, in order (no kernel write-back either).
+    /// -serialize_reads: one request at a time, in order.
     pub serialize_reads: bool,
-}
-
-impl MountSettings {
-    /// The kernel's write-back cache: writes gather in the page cache and reach the
-    /// daemon in large requests instead of one round trip per write(2). Not with
-    /// -sharedstorage (another mount must see each write) or -serialize_reads.
-    pub fn writeback_cache(&self) -> bool {
-        !self.shared_storage && !self.serialize_reads && !self.read_only
-    }
 }
 
 /// The environment variable of the test-only fault switch: a lookup of exactly this
