@@ -63,6 +63,7 @@ pub fn serve(
         excluder,
         one_file_system: options.reverse.one_file_system,
         force_owner: options.mount.force_owner,
+        debug: options.debug,
     };
     let allow_other = options.mount.allow_other;
     let fs = ReverseFs::new(Arc::clone(&volume), settings)

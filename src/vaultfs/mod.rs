@@ -8,6 +8,7 @@ pub mod ctlsock;
 mod dir_cache;
 mod nodes;
 mod ops;
+mod request;
 pub mod reverse;
 
 pub use activity::{Activity, parse_go_duration};

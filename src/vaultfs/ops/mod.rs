@@ -11,7 +11,6 @@ mod files;
 mod glob;
 mod kernel;
 mod links;
-mod request;
 mod xattrs;
 
 #[cfg(test)]
@@ -35,7 +34,7 @@ use std::os::fd::{AsFd, BorrowedFd};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 /// Largest write the kernel sends in one request (as gocryptfs: 1 MiB).
 const MAX_WRITE: u32 = 1 << 20;
@@ -116,25 +115,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-fn system_time(secs: i64, nsecs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::new(secs as u64, nsecs as u32)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + Duration::from_nanos(nsecs as u64)
-    }
-}
-
-fn kind(mode: u32) -> FileType {
-    match rustix::fs::FileType::from_raw_mode(mode) {
-        rustix::fs::FileType::Directory => FileType::Directory,
-        rustix::fs::FileType::Symlink => FileType::Symlink,
-        rustix::fs::FileType::Fifo => FileType::NamedPipe,
-        rustix::fs::FileType::Socket => FileType::Socket,
-        rustix::fs::FileType::CharacterDevice => FileType::CharDevice,
-        rustix::fs::FileType::BlockDevice => FileType::BlockDevice,
-        _ => FileType::RegularFile,
-    }
-}
+use super::request::{file_type as kind, system_time};
 
 impl VaultFs {
     pub fn new(volume: Arc<Volume>, cipher_dir: &Path, settings: MountSettings) -> io::Result<Self> {
@@ -339,6 +320,19 @@ impl VaultFs {
     /// another request write over blocks in an unknown state.
     fn content_lock(&self, ino: u64) -> Arc<RwLock<()>> {
         lock(&self.nodes).content_lock(ino)
+    }
+
+    /// Runs one request's work and answers it (see request.rs).
+    fn answer<R: super::request::Answer>(
+        &self,
+        reply: R,
+        what: impl std::fmt::Debug,
+        work: impl FnOnce() -> Result<R::Value, Errno>,
+    ) where
+        R::Value: super::request::Summary,
+    {
+        self.activity.touch();
+        super::request::answer(reply, &self.ttl, self.settings.debug, what, work);
     }
 
     /// Creates something under a new name: resolves the name, writes the long-name

@@ -174,9 +174,9 @@ fn a_panic_in_one_request_is_answered_with_eio() {
     f.fs.fault_name = Some("boom".into());
     let answered = std::sync::Mutex::new(None);
     struct Capture<'a>(&'a std::sync::Mutex<Option<Result<u64, Errno>>>);
-    impl request::Answer for Capture<'_> {
+    impl crate::vaultfs::request::Answer for Capture<'_> {
         type Value = FileAttr;
-        fn send(self, _: &VaultFs, attr: FileAttr) {
+        fn send(self, _: &Duration, attr: FileAttr) {
             *self.0.lock().unwrap() = Some(Ok(attr.ino.0));
         }
         fn fail(self, errno: Errno) {

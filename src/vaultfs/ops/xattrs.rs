@@ -2,10 +2,10 @@
 //! sealed like a one-block file; POSIX ACLs pass through unencrypted, as in gocryptfs
 //! (the kernel must read them to enforce them).
 
-use super::request::XattrValue;
 use super::{VaultFs, name_errno, sys_errno};
 use crate::gocryptfs::names::XATTR_PREFIX;
 use crate::vaultfs::backing::XattrTarget;
+use crate::vaultfs::request::XattrValue;
 use fuser::Errno;
 use std::ffi::{OsStr, OsString};
 use std::os::unix::ffi::OsStrExt;

@@ -37,4 +37,6 @@ pub struct ReverseSettings {
     pub one_file_system: bool,
     /// `-force_owner`
     pub force_owner: Option<(u32, u32)>,
+    /// -d / -debug / -fusedebug: log every FUSE request and its answer.
+    pub debug: bool,
 }

@@ -12,21 +12,20 @@ use crate::gocryptfs::Volume;
 use crate::gocryptfs::config::FILE_NAME as FORWARD_CONFIG_NAME;
 use crate::gocryptfs::names::{DIRIV_NAME, DiskName, LONGNAME_SUFFIX, is_long_name_file};
 use fuser::{
-    AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, Generation, INodeNo, LockOwner,
-    OpenFlags, ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs,
-    ReplyXattr, Request,
+    AccessFlags, Errno, FileAttr, FileHandle, FileType, Filesystem, FopenFlags, INodeNo, LockOwner, OpenFlags,
+    ReplyAttr, ReplyData, ReplyDirectory, ReplyEmpty, ReplyEntry, ReplyLseek, ReplyOpen, ReplyStatfs, ReplyXattr,
+    Request,
 };
 use rustix::fs::Stat;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 const ROOT: u64 = 1;
 /// The mode of virtual files (`gocryptfs.diriv`, `*.name`): readable by all.
@@ -89,29 +88,11 @@ fn rustix_errno(e: rustix::io::Errno) -> Errno {
     Errno::from_i32(e.raw_os_error())
 }
 
-fn time(secs: i64, nsecs: i64) -> SystemTime {
-    if secs >= 0 {
-        UNIX_EPOCH + Duration::new(secs as u64, nsecs as u32)
-    } else {
-        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + Duration::from_nanos(nsecs as u64)
-    }
-}
-
-fn kind_of(mode: u32) -> FileType {
-    match rustix::fs::FileType::from_raw_mode(mode) {
-        rustix::fs::FileType::Directory => FileType::Directory,
-        rustix::fs::FileType::Symlink => FileType::Symlink,
-        rustix::fs::FileType::Fifo => FileType::NamedPipe,
-        rustix::fs::FileType::Socket => FileType::Socket,
-        rustix::fs::FileType::CharacterDevice => FileType::CharDevice,
-        rustix::fs::FileType::BlockDevice => FileType::BlockDevice,
-        _ => FileType::RegularFile,
-    }
-}
-
 fn entry_kind(kind: rustix::fs::FileType) -> FileType {
     kind_of(kind.as_raw_mode())
 }
+
+use crate::vaultfs::request::{XattrValue, answer, file_type as kind_of, system_time as time};
 
 impl ReverseFs {
     pub fn new(volume: Arc<Volume>, settings: ReverseSettings) -> io::Result<Self> {
@@ -407,75 +388,24 @@ impl ReverseFs {
     }
 }
 
-impl Filesystem for ReverseFs {
-    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
-        match self.lookup_entry(parent, name) {
-            Ok(attr) => reply.entry(&self.ttl, &attr, Generation(0)),
-            Err(e) => reply.error(e),
-        }
-    }
-
-    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
-        if ino.0 == ROOT {
-            return;
-        }
-        let mut nodes = self.nodes.lock().unwrap();
-        if let Some(node) = nodes.get_mut(&ino.0) {
-            node.lookups = node.lookups.saturating_sub(nlookup);
-            if node.lookups == 0 {
-                nodes.remove(&ino.0);
-            }
-        }
-    }
-
-    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
-        match self.node(ino).and_then(|n| self.getattr_node(&n)) {
-            Ok(attr) => reply.attr(&self.ttl, &attr),
-            Err(e) => reply.error(e),
-        }
-    }
-
-    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
-        let result = self.node(ino).and_then(|n| match n.kind {
-            Kind::Real => self.link_target(&Self::readlink_nonce_path(&n.cipher_path), &n.plain_path),
-            _ => Err(Errno::EINVAL),
-        });
-        match result {
-            Ok(target) => reply.data(&target),
-            Err(e) => reply.error(e),
-        }
-    }
-
-    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
-        if flags.0 & libc::O_ACCMODE != libc::O_RDONLY {
-            return reply.error(Errno::EROFS);
-        }
-        match self.node(ino).and_then(|n| self.open_node(&n)) {
-            Ok((open, open_flags)) => {
-                let fh = self.new_handle();
-                self.files.lock().unwrap().insert(fh, Arc::new(open));
-                reply.opened(FileHandle(fh), open_flags);
-            }
-            Err(e) => reply.error(e),
-        }
-    }
-
-    fn read(
+impl ReverseFs {
+    fn answer<R: crate::vaultfs::request::Answer>(
         &self,
-        _req: &Request,
-        _ino: INodeNo,
-        fh: FileHandle,
-        offset: u64,
-        size: u32,
-        _flags: OpenFlags,
-        _lock_owner: Option<LockOwner>,
-        reply: ReplyData,
-    ) {
-        let Some(open) = self.files.lock().unwrap().get(&fh.0).cloned() else {
-            return reply.error(Errno::EBADF);
-        };
-        let size = size as usize;
-        let result = match &*open {
+        reply: R,
+        what: impl std::fmt::Debug,
+        work: impl FnOnce() -> Result<R::Value, Errno>,
+    ) where
+        R::Value: crate::vaultfs::request::Summary,
+    {
+        answer(reply, &self.ttl, self.settings.debug, what, work);
+    }
+
+    fn open_file(&self, fh: u64) -> Result<Arc<Open>, Errno> {
+        self.files.lock().unwrap_or_else(|p| p.into_inner()).get(&fh).cloned().ok_or(Errno::EBADF)
+    }
+
+    fn read_open(&self, open: &Open, offset: u64, size: usize) -> Result<Vec<u8>, Errno> {
+        let result = match open {
             Open::Real { file, ivs } => {
                 let mut out = Vec::new();
                 content::read(self.names.volume.content.aead(), file, ivs, offset, size, &mut out).map(|()| out)
@@ -493,10 +423,101 @@ impl Filesystem for ReverseFs {
                 Ok(content[start..end].to_vec())
             }
         };
-        match result {
-            Ok(data) => reply.data(&data),
-            Err(e) => reply.error(errno(e)),
+        result.map_err(errno)
+    }
+
+    /// Permission bits of the attributes shown; root may do anything (as in
+    /// gocryptfs, whose FUSE library grants uid 0 every access).
+    fn check_access(&self, uid: u32, gid: u32, ino: INodeNo, mask: AccessFlags) -> Result<(), Errno> {
+        let attr = self.node(ino).and_then(|n| self.getattr_node(&n))?;
+        if uid == 0 || mask == AccessFlags::F_OK {
+            return Ok(());
         }
+        let perm = u32::from(attr.perm);
+        let granted = if uid == attr.uid {
+            perm >> 6
+        } else if gid == attr.gid {
+            perm >> 3
+        } else {
+            perm
+        } & 0o7;
+        if (mask.bits() as u32) & !granted == 0 { Ok(()) } else { Err(Errno::EACCES) }
+    }
+
+    /// SEEK_DATA/SEEK_HOLE: asked of the plaintext file, with offsets converted.
+    fn seek(&self, fh: u64, offset: i64, whence: i32) -> Result<i64, Errno> {
+        let open = self.open_file(fh)?;
+        let Open::Real { file, .. } = &*open else { return Err(Errno::EINVAL) };
+        let content = &self.names.volume.content;
+        let plain_offset = content.cipher_to_plain_size(offset.max(0) as u64);
+        let whence = match whence {
+            3 => rustix::fs::SeekFrom::Data(plain_offset),
+            4 => rustix::fs::SeekFrom::Hole(plain_offset),
+            _ => return Err(Errno::EINVAL),
+        };
+        let found = rustix::fs::seek(file, whence).map_err(rustix_errno)?;
+        Ok(content.plain_to_cipher_size(found) as i64)
+    }
+}
+
+impl Filesystem for ReverseFs {
+    fn lookup(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEntry) {
+        self.answer(reply, ("lookup", parent.0, name), || self.lookup_entry(parent, name));
+    }
+
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        if ino.0 == ROOT {
+            return;
+        }
+        let mut nodes = self.nodes.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(node) = nodes.get_mut(&ino.0) {
+            node.lookups = node.lookups.saturating_sub(nlookup);
+            if node.lookups == 0 {
+                nodes.remove(&ino.0);
+            }
+        }
+    }
+
+    fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
+        self.answer(reply, ("getattr", ino.0), || self.node(ino).and_then(|n| self.getattr_node(&n)));
+    }
+
+    fn readlink(&self, _req: &Request, ino: INodeNo, reply: ReplyData) {
+        self.answer(reply, ("readlink", ino.0), || {
+            let n = self.node(ino)?;
+            match n.kind {
+                Kind::Real => self.link_target(&Self::readlink_nonce_path(&n.cipher_path), &n.plain_path),
+                _ => Err(Errno::EINVAL),
+            }
+        });
+    }
+
+    fn open(&self, _req: &Request, ino: INodeNo, flags: OpenFlags, reply: ReplyOpen) {
+        self.answer(reply, ("open", ino.0, flags.0), || {
+            if flags.0 & libc::O_ACCMODE != libc::O_RDONLY {
+                return Err(Errno::EROFS);
+            }
+            let (open, open_flags) = self.node(ino).and_then(|n| self.open_node(&n))?;
+            let fh = self.new_handle();
+            self.files.lock().unwrap_or_else(|p| p.into_inner()).insert(fh, Arc::new(open));
+            Ok((fh, open_flags))
+        });
+    }
+
+    fn read(
+        &self,
+        _req: &Request,
+        ino: INodeNo,
+        fh: FileHandle,
+        offset: u64,
+        size: u32,
+        _flags: OpenFlags,
+        _lock_owner: Option<LockOwner>,
+        reply: ReplyData,
+    ) {
+        self.answer(reply, ("read", ino.0, offset, size), || {
+            self.read_open(&*self.open_file(fh.0)?, offset, size as usize)
+        });
     }
 
     fn release(
@@ -509,27 +530,25 @@ impl Filesystem for ReverseFs {
         _flush: bool,
         reply: ReplyEmpty,
     ) {
-        self.files.lock().unwrap().remove(&fh.0);
+        self.files.lock().unwrap_or_else(|p| p.into_inner()).remove(&fh.0);
         reply.ok();
     }
 
     fn opendir(&self, _req: &Request, ino: INodeNo, _flags: OpenFlags, reply: ReplyOpen) {
-        let result = self.node(ino).and_then(|n| match n.kind {
-            Kind::Real => self.listing(&n, ino.0 == ROOT),
-            _ => Err(Errno::ENOTDIR),
+        self.answer(reply, ("opendir", ino.0), || {
+            let n = self.node(ino)?;
+            let entries = match n.kind {
+                Kind::Real => self.listing(&n, ino.0 == ROOT)?,
+                _ => return Err(Errno::ENOTDIR),
+            };
+            let fh = self.new_handle();
+            self.dirs.lock().unwrap_or_else(|p| p.into_inner()).insert(fh, Arc::new(entries));
+            Ok((fh, FopenFlags::empty()))
         });
-        match result {
-            Ok(entries) => {
-                let fh = self.new_handle();
-                self.dirs.lock().unwrap().insert(fh, Arc::new(entries));
-                reply.opened(FileHandle(fh), FopenFlags::empty());
-            }
-            Err(e) => reply.error(e),
-        }
     }
 
     fn readdir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, offset: u64, mut reply: ReplyDirectory) {
-        let Some(entries) = self.dirs.lock().unwrap().get(&fh.0).cloned() else {
+        let Some(entries) = self.dirs.lock().unwrap_or_else(|p| p.into_inner()).get(&fh.0).cloned() else {
             return reply.error(Errno::EBADF);
         };
         for (i, (ino, kind, name)) in entries.iter().enumerate().skip(offset as usize) {
@@ -541,24 +560,12 @@ impl Filesystem for ReverseFs {
     }
 
     fn releasedir(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, _flags: OpenFlags, reply: ReplyEmpty) {
-        self.dirs.lock().unwrap().remove(&fh.0);
+        self.dirs.lock().unwrap_or_else(|p| p.into_inner()).remove(&fh.0);
         reply.ok();
     }
 
     fn statfs(&self, _req: &Request, _ino: INodeNo, reply: ReplyStatfs) {
-        match self.backing.statvfs() {
-            Ok(s) => reply.statfs(
-                s.f_blocks,
-                s.f_bfree,
-                s.f_bavail,
-                s.f_files,
-                s.f_ffree,
-                s.f_bsize as u32,
-                s.f_namemax as u32,
-                s.f_frsize as u32,
-            ),
-            Err(e) => reply.error(errno(e)),
-        }
+        self.answer(reply, "statfs", || self.backing.statvfs().map_err(errno));
     }
 
     /// No extended attributes in the view (gocryptfs has none in reverse mode).
@@ -566,44 +573,15 @@ impl Filesystem for ReverseFs {
         reply.error(Errno::NO_XATTR);
     }
 
-    fn listxattr(&self, _req: &Request, _ino: INodeNo, size: u32, reply: ReplyXattr) {
-        if size == 0 { reply.size(0) } else { reply.data(&[]) }
+    fn listxattr(&self, _req: &Request, ino: INodeNo, size: u32, reply: ReplyXattr) {
+        self.answer(reply, ("listxattr", ino.0), || Ok(XattrValue { asked_size: size, bytes: Vec::new() }));
     }
 
-    /// Permission bits of the attributes shown; root may do anything (as in
-    /// gocryptfs, whose FUSE library grants uid 0 every access).
     fn access(&self, req: &Request, ino: INodeNo, mask: AccessFlags, reply: ReplyEmpty) {
-        let attr = match self.node(ino).and_then(|n| self.getattr_node(&n)) {
-            Ok(attr) => attr,
-            Err(e) => return reply.error(e),
-        };
-        if req.uid() == 0 || mask == AccessFlags::F_OK {
-            return reply.ok();
-        }
-        let perm = u32::from(attr.perm);
-        let granted = if req.uid() == attr.uid {
-            perm >> 6
-        } else if req.gid() == attr.gid {
-            perm >> 3
-        } else {
-            perm
-        } & 0o7;
-        if (mask.bits() as u32) & !granted == 0 { reply.ok() } else { reply.error(Errno::EACCES) }
+        self.answer(reply, ("access", ino.0, mask.bits()), || self.check_access(req.uid(), req.gid(), ino, mask));
     }
 
-    /// SEEK_DATA/SEEK_HOLE: asked of the plaintext file, with offsets converted.
-    fn lseek(&self, _req: &Request, _ino: INodeNo, fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
-        let Some(open) = self.files.lock().unwrap().get(&fh.0).cloned() else {
-            return reply.error(Errno::EBADF);
-        };
-        let Open::Real { file, .. } = &*open else { return reply.error(Errno::EINVAL) };
-        let content = &self.names.volume.content;
-        let plain_offset = content.cipher_to_plain_size(offset.max(0) as u64);
-        // SAFETY: lseek on a descriptor this handle owns; no memory is passed.
-        let found = unsafe { libc::lseek(file.as_raw_fd(), plain_offset as i64, whence) };
-        if found < 0 {
-            return reply.error(errno(io::Error::last_os_error()));
-        }
-        reply.offset(content.plain_to_cipher_size(found as u64) as i64);
+    fn lseek(&self, _req: &Request, ino: INodeNo, fh: FileHandle, offset: i64, whence: i32, reply: ReplyLseek) {
+        self.answer(reply, ("lseek", ino.0, offset, whence), || self.seek(fh.0, offset, whence));
     }
 }

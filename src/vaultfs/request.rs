@@ -1,8 +1,8 @@
-//! One FUSE request from the kernel to its answer: a panic inside it is caught and
-//! answered with EIO (the mount and every other file keep working), `-debug` logs it,
-//! and the reply boilerplate lives here once.
+//! One FUSE request from the kernel to its answer, for both filesystems (forward and
+//! reverse): a panic inside it is caught and answered with EIO (the mount and every
+//! other file keep working), `-debug` logs it, and the reply boilerplate lives here
+//! once.
 
-use super::VaultFs;
 use crate::sys::log;
 use fuser::{
     Errno, FileAttr, FileHandle, FopenFlags, Generation, ReplyAttr, ReplyCreate, ReplyData, ReplyEmpty, ReplyEntry,
@@ -10,18 +10,19 @@ use fuser::{
 };
 use std::fmt::Debug;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::time::Duration;
 
 /// A reply fuser hands to an operation, answered from a `Result`.
 pub trait Answer {
     type Value;
-    fn send(self, fs: &VaultFs, value: Self::Value);
+    fn send(self, ttl: &Duration, value: Self::Value);
     fn fail(self, errno: Errno);
 }
 
 impl Answer for ReplyEntry {
     type Value = FileAttr;
-    fn send(self, fs: &VaultFs, attr: FileAttr) {
-        self.entry(&fs.ttl, &attr, Generation(0));
+    fn send(self, ttl: &Duration, attr: FileAttr) {
+        self.entry(ttl, &attr, Generation(0));
     }
     fn fail(self, errno: Errno) {
         self.error(errno);
@@ -30,8 +31,8 @@ impl Answer for ReplyEntry {
 
 impl Answer for ReplyAttr {
     type Value = FileAttr;
-    fn send(self, fs: &VaultFs, attr: FileAttr) {
-        self.attr(&fs.ttl, &attr);
+    fn send(self, ttl: &Duration, attr: FileAttr) {
+        self.attr(ttl, &attr);
     }
     fn fail(self, errno: Errno) {
         self.error(errno);
@@ -40,7 +41,7 @@ impl Answer for ReplyAttr {
 
 impl Answer for ReplyEmpty {
     type Value = ();
-    fn send(self, _: &VaultFs, (): ()) {
+    fn send(self, _: &Duration, (): ()) {
         self.ok();
     }
     fn fail(self, errno: Errno) {
@@ -50,7 +51,7 @@ impl Answer for ReplyEmpty {
 
 impl Answer for ReplyData {
     type Value = Vec<u8>;
-    fn send(self, _: &VaultFs, data: Vec<u8>) {
+    fn send(self, _: &Duration, data: Vec<u8>) {
         self.data(&data);
     }
     fn fail(self, errno: Errno) {
@@ -60,7 +61,7 @@ impl Answer for ReplyData {
 
 impl Answer for ReplyOpen {
     type Value = (u64, FopenFlags);
-    fn send(self, _: &VaultFs, (fh, flags): (u64, FopenFlags)) {
+    fn send(self, _: &Duration, (fh, flags): (u64, FopenFlags)) {
         self.opened(FileHandle(fh), flags);
     }
     fn fail(self, errno: Errno) {
@@ -70,8 +71,8 @@ impl Answer for ReplyOpen {
 
 impl Answer for ReplyCreate {
     type Value = (FileAttr, u64);
-    fn send(self, fs: &VaultFs, (attr, fh): (FileAttr, u64)) {
-        self.created(&fs.ttl, &attr, Generation(0), FileHandle(fh), FopenFlags::empty());
+    fn send(self, ttl: &Duration, (attr, fh): (FileAttr, u64)) {
+        self.created(ttl, &attr, Generation(0), FileHandle(fh), FopenFlags::empty());
     }
     fn fail(self, errno: Errno) {
         self.error(errno);
@@ -80,7 +81,7 @@ impl Answer for ReplyCreate {
 
 impl Answer for ReplyWrite {
     type Value = u32;
-    fn send(self, _: &VaultFs, written: u32) {
+    fn send(self, _: &Duration, written: u32) {
         self.written(written);
     }
     fn fail(self, errno: Errno) {
@@ -90,7 +91,7 @@ impl Answer for ReplyWrite {
 
 impl Answer for ReplyLseek {
     type Value = i64;
-    fn send(self, _: &VaultFs, offset: i64) {
+    fn send(self, _: &Duration, offset: i64) {
         self.offset(offset);
     }
     fn fail(self, errno: Errno) {
@@ -100,7 +101,7 @@ impl Answer for ReplyLseek {
 
 impl Answer for ReplyStatfs {
     type Value = rustix::fs::StatVfs;
-    fn send(self, _: &VaultFs, s: rustix::fs::StatVfs) {
+    fn send(self, _: &Duration, s: rustix::fs::StatVfs) {
         self.statfs(
             s.f_blocks,
             s.f_bfree,
@@ -125,7 +126,7 @@ pub struct XattrValue {
 
 impl Answer for ReplyXattr {
     type Value = XattrValue;
-    fn send(self, _: &VaultFs, value: XattrValue) {
+    fn send(self, _: &Duration, value: XattrValue) {
         if value.asked_size == 0 {
             self.size(value.bytes.len() as u32);
         } else if value.bytes.len() > value.asked_size as usize {
@@ -190,34 +191,59 @@ impl Summary for XattrValue {
     }
 }
 
-impl VaultFs {
-    /// Runs one request's work and answers it. `what` describes the request for the log.
-    pub(super) fn answer<R: Answer>(&self, reply: R, what: impl Debug, work: impl FnOnce() -> Result<R::Value, Errno>)
-    where
-        R::Value: Summary,
-    {
-        self.activity.touch();
-        let result = match catch_unwind(AssertUnwindSafe(work)) {
-            Ok(result) => result,
-            Err(panic) => {
-                let why = panic
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                    .unwrap_or_default();
-                log::warn(format!("internal error in {what:?}: {why} (this is a bug; answered EIO)"));
-                Err(Errno::EIO)
-            }
-        };
-        if self.settings.debug {
-            match &result {
-                Ok(value) => log::info(format!("{what:?} -> {}", value.summary())),
-                Err(errno) => log::info(format!("{what:?} -> {errno:?}")),
-            }
+/// Runs one request's work and answers it. `what` describes the request for the log.
+pub fn answer<R: Answer>(
+    reply: R,
+    ttl: &Duration,
+    debug: bool,
+    what: impl Debug,
+    work: impl FnOnce() -> Result<R::Value, Errno>,
+) where
+    R::Value: Summary,
+{
+    let result = match catch_unwind(AssertUnwindSafe(work)) {
+        Ok(result) => result,
+        Err(panic) => {
+            let why = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            log::warn(format!("internal error in {what:?}: {why} (this is a bug; answered EIO)"));
+            Err(Errno::EIO)
         }
-        match result {
-            Ok(value) => reply.send(self, value),
-            Err(errno) => reply.fail(errno),
+    };
+    if debug {
+        match &result {
+            Ok(value) => log::info(format!("{what:?} -> {}", value.summary())),
+            Err(errno) => log::info(format!("{what:?} -> {errno:?}")),
         }
+    }
+    match result {
+        Ok(value) => reply.send(ttl, value),
+        Err(errno) => reply.fail(errno),
+    }
+}
+
+/// Conversions from a backing file's stat to what fuser wants.
+pub fn system_time(secs: i64, nsecs: i64) -> std::time::SystemTime {
+    use std::time::UNIX_EPOCH;
+    if secs >= 0 {
+        UNIX_EPOCH + Duration::new(secs as u64, nsecs as u32)
+    } else {
+        UNIX_EPOCH - Duration::from_secs(secs.unsigned_abs()) + Duration::from_nanos(nsecs as u64)
+    }
+}
+
+pub fn file_type(mode: u32) -> fuser::FileType {
+    use fuser::FileType;
+    match rustix::fs::FileType::from_raw_mode(mode) {
+        rustix::fs::FileType::Directory => FileType::Directory,
+        rustix::fs::FileType::Symlink => FileType::Symlink,
+        rustix::fs::FileType::Fifo => FileType::NamedPipe,
+        rustix::fs::FileType::Socket => FileType::Socket,
+        rustix::fs::FileType::CharacterDevice => FileType::CharDevice,
+        rustix::fs::FileType::BlockDevice => FileType::BlockDevice,
+        _ => FileType::RegularFile,
     }
 }
