@@ -54,7 +54,7 @@ fi
 # conformance tests run it on a plain directory, gocryptfs and vaultfs.
 if ! command -v pjdfstest >/dev/null 2>&1; then
     echo "prepare: installing pjdfstest with cargo"
-    cargo install --quiet --locked pjdfstest
+    cargo install --quiet --locked --version 0.2.2 pjdfstest
 fi
 
 "$here/start-munged.sh"
