@@ -50,7 +50,7 @@ pgo-profile: musl-target
 # The tests run the shipped static binary (ARMORBOX_BIN), not a debug build.
 test: build
 	tests/setup/prepare.sh
-	set -o pipefail; ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked 2>&1 | tee target/test.log
+	set -o pipefail; ARMORBOX_BIN=$(abspath $(BIN)) $(CARGO) test --locked --no-fail-fast 2>&1 | tee target/test.log
 	@awk '/^test result:/ { p += $$4; f += $$6; i += $$8 } END { printf "summary: %d passed, %d failed, %d skipped\n", p, f, i }' target/test.log
 
 # Only the tests that boot the Debian 11 guest (qemu, TCG).

@@ -323,7 +323,7 @@ fn bad_input_gets_gocryptfs_exit_codes_and_clear_messages() {
     let out = w.vaultfs(&["-bogusflag", c, p]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("-bogusflag"));
-    let out = w.vaultfs(&["-reverse", c, p]);
+    let out = w.vaultfs(&["-acl", c, p]);
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("does not support yet"), "{}", stderr(&out));
     let empty = w.dir.path().join("empty-pw");
