@@ -88,7 +88,6 @@ pub fn mount(
         force_owner: options.mount.force_owner,
         bad_names: options.mount.bad_names.clone(),
         debug: options.debug,
-        serialize_reads: options.mount.serialize_reads,
     };
     let allow_other = options.mount.allow_other;
     let fs = VaultFs::new(Arc::clone(&volume), &cipher_dir, settings)

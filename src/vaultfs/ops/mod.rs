@@ -60,8 +60,6 @@ pub struct MountSettings {
     pub bad_names: Vec<String>,
     /// -d / -debug / -fusedebug: log every FUSE request and its answer.
     pub debug: bool,
-    /// -serialize_reads: one request at a time, in order.
-    pub serialize_reads: bool,
 }
 
 /// The environment variable of the test-only fault switch: a lookup of exactly this
