@@ -3,6 +3,7 @@
 use super::{OpenFile, VaultFs, io_errno, lock};
 use crate::gocryptfs::content::{HEADER_LEN, PLAIN_BS};
 use crate::vaultfs::backing;
+use crate::vaultfs::request::Bytes;
 use fuser::{Errno, FileAttr, FopenFlags};
 use rustix::fs::{FallocateFlags, OFlags, SeekFrom};
 use std::sync::{Arc, Mutex};
@@ -65,11 +66,13 @@ impl VaultFs {
         Ok((attr, self.register(file, attr.ino.0)))
     }
 
-    pub(super) fn read_file(&self, ino: u64, fh: u64, offset: u64, size: u32) -> Result<Vec<u8>, Errno> {
+    pub(super) fn read_file(&self, ino: u64, fh: u64, offset: u64, size: u32) -> Result<Bytes, Errno> {
         let open = self.open_file(fh)?;
         let lock = self.content_lock(ino);
         let _guard = lock.read().map_err(|_| Errno::EIO)?;
-        self.content(&open.file).read_at(offset, size as usize).map_err(io_errno)
+        let mut data = Bytes::reuse();
+        self.content(&open.file).read_into(offset, size as usize, &mut data).map_err(io_errno)?;
+        Ok(data)
     }
 
     pub(super) fn write_file(&self, ino: u64, fh: u64, offset: u64, data: &[u8]) -> Result<u32, Errno> {

@@ -2,6 +2,7 @@
 
 use super::{VaultFs, io_errno};
 use crate::vaultfs::backing;
+use crate::vaultfs::request::Bytes;
 use fuser::{Errno, FileAttr};
 use rustix::fs::{AtFlags, FileType, Mode};
 use std::ffi::OsStr;
@@ -22,9 +23,9 @@ impl VaultFs {
         })
     }
 
-    pub(super) fn read_symlink(&self, ino: u64) -> Result<Vec<u8>, Errno> {
+    pub(super) fn read_symlink(&self, ino: u64) -> Result<Bytes, Errno> {
         let stored = self.with_object(ino, backing::read_link)?;
-        self.volume.decrypt_link_target(&stored).ok_or(Errno::EIO)
+        self.volume.decrypt_link_target(&stored).map(Bytes::from).ok_or(Errno::EIO)
     }
 
     pub(super) fn make_hard_link(

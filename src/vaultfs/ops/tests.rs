@@ -48,7 +48,7 @@ fn files_are_written_encrypted_and_read_back() {
     let f = fixture(MountSettings::default());
     let (attr, fh) = f.fs.create_file(ME, ROOT, name("notes.txt"), 0o640, libc_rdwr()).unwrap();
     assert_eq!(f.fs.write_file(attr.ino.0, fh, 5000, b"hello").unwrap(), 5);
-    assert_eq!(f.fs.read_file(attr.ino.0, fh, 4998, 10).unwrap(), b"\0\0hello");
+    assert_eq!(*f.fs.read_file(attr.ino.0, fh, 4998, 10).unwrap(), b"\0\0hello");
     f.fs.release_file(fh);
     let on_disk = f.cipher.join(only_cipher_name(&f.cipher));
     assert!(!std::fs::read(&on_disk).unwrap().windows(5).any(|w| w == b"hello"));
@@ -87,7 +87,7 @@ fn names_deeper_than_path_max_in_ciphertext_work() {
     f.fs.release_file(fh);
     f.fs.dir_cache.clear();
     let (fh, _) = f.fs.open_node(attr.ino.0, 0).unwrap();
-    assert_eq!(f.fs.read_file(attr.ino.0, fh, 0, 100).unwrap(), b"deep");
+    assert_eq!(*f.fs.read_file(attr.ino.0, fh, 0, 100).unwrap(), b"deep");
 }
 
 #[test]

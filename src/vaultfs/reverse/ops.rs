@@ -92,7 +92,7 @@ fn entry_kind(kind: rustix::fs::FileType) -> FileType {
     kind_of(kind.as_raw_mode())
 }
 
-use crate::vaultfs::request::{XattrValue, answer, file_type as kind_of, system_time as time};
+use crate::vaultfs::request::{Bytes, XattrValue, answer, file_type as kind_of, system_time as time};
 
 impl ReverseFs {
     pub fn new(volume: Arc<Volume>, settings: ReverseSettings) -> io::Result<Self> {
@@ -486,7 +486,9 @@ impl Filesystem for ReverseFs {
         self.answer(reply, ("readlink", ino.0), || {
             let n = self.node(ino)?;
             match n.kind {
-                Kind::Real => self.link_target(&Self::readlink_nonce_path(&n.cipher_path), &n.plain_path),
+                Kind::Real => {
+                    self.link_target(&Self::readlink_nonce_path(&n.cipher_path), &n.plain_path).map(Bytes::from)
+                }
                 _ => Err(Errno::EINVAL),
             }
         });
@@ -516,7 +518,7 @@ impl Filesystem for ReverseFs {
         reply: ReplyData,
     ) {
         self.answer(reply, ("read", ino.0, offset, size), || {
-            self.read_open(&*self.open_file(fh.0)?, offset, size as usize)
+            self.read_open(&*self.open_file(fh.0)?, offset, size as usize).map(Bytes::from)
         });
     }
 
