@@ -63,7 +63,12 @@ impl VaultFs {
     pub(super) fn set_attr(&self, ino: u64, fh: Option<u64>, change: AttrChange) -> Result<FileAttr, Errno> {
         self.check_writable()?;
         // Through the open file when there is one (ftruncate on an unlinked file…).
-        let open = fh.and_then(|fh| self.open_file(fh).ok());
+        // fchmod, fchown and futimens come without the handle: a node that no name
+        // reaches any more is changed through one of its open files.
+        let open = fh.and_then(|fh| self.open_file(fh).ok()).or_else(|| {
+            let unreachable = matches!(self.with_object(ino, backing::stat), Err(Errno::ENOENT | Errno::ESTALE));
+            if unreachable { self.any_open_file(ino) } else { None }
+        });
         if let Some(mode) = change.mode {
             match &open {
                 Some(open) => rustix::fs::fchmod(&open.file, rustix::fs::Mode::from_raw_mode(mode & 0o7777))

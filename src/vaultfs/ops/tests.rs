@@ -99,6 +99,9 @@ fn an_open_unlinked_file_keeps_its_attributes() {
     // fstat() arrives without the handle.
     let seen = f.fs.get_attr(attr.ino.0, None).unwrap();
     assert_eq!((seen.nlink, seen.size), (0, 10));
+    // fchmod() arrives without the handle too.
+    let change = super::attributes::AttrChange { mode: Some(0o640), ..Default::default() };
+    assert_eq!(f.fs.set_attr(attr.ino.0, None, change).unwrap().perm, 0o640);
     f.fs.release_file(fh);
     assert!(f.fs.get_attr(attr.ino.0, None).is_err());
 }
